@@ -1,0 +1,135 @@
+/**
+ * Run-time backend selection for the engine.
+ *
+ * Order tried in `auto` mode: tensorflow (tfjs-node-gpu, then tfjs-node) → webgpu (hardware adapter only)
+ * → wasm (SIMD) → cpu. Heavy backends are imported lazily, only when tried, so a missing optional
+ * package costs nothing. A forced backend (`SED_BACKEND` or `--backend`) that cannot start is an error
+ * naming the backend and the reason; it never silently falls back.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export const BACKEND_NAMES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+export interface BackendInfo {
+  /** The tfjs backend that is active (`tensorflow`, `webgpu`, `wasm`, `cpu`). */
+  backend: string;
+  /** Human-readable device: GPU adapter, CPU with thread count, etc. */
+  device: string;
+  /** Package versions in use. */
+  versions: Record<string, string>;
+  /** Why each better backend was skipped (auto mode), e.g. `{ tensorflow: 'package not installed' }`. */
+  skipped: Record<string, string>;
+}
+
+let active: BackendInfo | undefined;
+
+export function parseBackendName(name: string): BackendName {
+  const lower = name.toLowerCase();
+  if (lower === 'tfjs-node' || lower === 'tfjs-node-gpu') return 'tensorflow';
+  if ((BACKEND_NAMES as readonly string[]).includes(lower)) return lower as BackendName;
+  throw new Error(`Unknown backend '${name}'. Valid backends: ${BACKEND_NAMES.join(', ')}.`);
+}
+
+type Attempt = () => Promise<string>; // resolves to a device description, rejects with the reason
+
+async function tryTensorflow(): Promise<string> {
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      // The package registers the 'tensorflow' backend with its own copy of tfjs-core only when
+      // versions match ours; a mismatch shows up as setBackend failing below.
+      await import(pkg);
+    } catch (err) {
+      continue;
+    }
+    if (await tf.setBackend('tensorflow')) return pkg === '@tensorflow/tfjs-node-gpu' ? 'libtensorflow (CUDA)' : 'libtensorflow (CPU)';
+    throw new Error(`${pkg} is installed but its backend did not initialise`);
+  }
+  throw new Error('neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed');
+}
+
+/** Software rasterisers are correct but far slower than wasm: auto mode refuses them. */
+function isSoftwareAdapter(info: { vendor?: string; architecture?: string; device?: string; description?: string }): boolean {
+  const text = `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.device ?? ''} ${info.description ?? ''}`.toLowerCase();
+  return /llvmpipe|lavapipe|swiftshader|softpipe|software/.test(text);
+}
+
+async function tryWebgpu(allowSoftware: boolean): Promise<string> {
+  let webgpu: { create: (opts: string[]) => GPU; globals: Record<string, unknown> };
+  try {
+    webgpu = (await import('webgpu')) as unknown as typeof webgpu;
+  } catch (err) {
+    throw new Error(`the 'webgpu' package (Dawn) could not be loaded: ${(err as Error).message}`);
+  }
+  Object.assign(globalThis, webgpu.globals);
+  // SED_WEBGPU_BACKEND=opengles selects Dawn's OpenGL ES path (Mesa llvmpipe on GPU-less machines),
+  // which only offers WebGPU's compatibility feature level.
+  const dawnBackend = process.env.SED_WEBGPU_BACKEND;
+  const gpu = webgpu.create(dawnBackend ? [`backend=${dawnBackend}`] : []);
+  const requestAdapter = gpu.requestAdapter.bind(gpu);
+  const adapterOptions = dawnBackend === 'opengles' || dawnBackend === 'opengl' ? { featureLevel: 'compatibility' } : {};
+  const adapter = await requestAdapter(adapterOptions as GPURequestAdapterOptions);
+  if (!adapter) throw new Error('no WebGPU adapter found (no GPU driver visible to Dawn)');
+  const info = (adapter as unknown as { info?: GPUAdapterInfo }).info ?? ({} as GPUAdapterInfo);
+  if (!allowSoftware && isSoftwareAdapter(info)) {
+    throw new Error(`only a software WebGPU adapter is available (${info.vendor} ${info.architecture}); force it with --backend webgpu`);
+  }
+  gpu.requestAdapter = (opts?: GPURequestAdapterOptions) => requestAdapter({ ...adapterOptions, ...opts } as GPURequestAdapterOptions);
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+  await import('@tensorflow/tfjs-backend-webgpu');
+  if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs could not initialise the webgpu backend on this adapter');
+  return `WebGPU: ${[info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter'}`;
+}
+
+async function tryWasm(): Promise<string> {
+  await import('@tensorflow/tfjs-backend-wasm');
+  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
+  const { registerWasmGradientKernels } = await import('./wasmKernels');
+  registerWasmGradientKernels();
+  const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+  return `CPU via WebAssembly (${simd ? 'SIMD' : 'no SIMD'}, 1 thread)`;
+}
+
+async function tryCpu(): Promise<string> {
+  await import('@tensorflow/tfjs-backend-cpu');
+  if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not initialise');
+  return 'CPU (plain JavaScript kernels)';
+}
+
+function versions(): Record<string, string> {
+  return { 'tfjs-core': tf.version_core, node: process.versions.node };
+}
+
+/**
+ * Initialise a backend. `requested` defaults to `SED_BACKEND` or `auto`. Idempotent: a second call
+ * with the same request returns the active backend.
+ */
+export async function initBackend(requested: string = process.env.SED_BACKEND || 'auto'): Promise<BackendInfo> {
+  const name = parseBackendName(requested);
+  if (active && (name === 'auto' || name === active.backend)) return active;
+  const attempts: Record<Exclude<BackendName, 'auto'>, Attempt> = {
+    tensorflow: tryTensorflow,
+    webgpu: () => tryWebgpu(name === 'webgpu'),
+    wasm: tryWasm,
+    cpu: tryCpu,
+  };
+  const order: Exclude<BackendName, 'auto'>[] = name === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [name];
+  const skipped: Record<string, string> = {};
+  for (const candidate of order) {
+    try {
+      const device = await attempts[candidate]();
+      active = { backend: tf.getBackend(), device, versions: versions(), skipped };
+      return active;
+    } catch (err) {
+      const reason = (err as Error).message ?? String(err);
+      if (name !== 'auto') throw new Error(`Backend '${candidate}' could not start: ${reason}`);
+      skipped[candidate] = reason;
+    }
+  }
+  throw new Error(`No tfjs backend could start: ${JSON.stringify(skipped)}`);
+}
+
+/** The active backend, or undefined before `initBackend`. */
+export function activeBackend(): BackendInfo | undefined {
+  return active;
+}

@@ -1,0 +1,5 @@
+/** The list of `sed` subcommands; each module registers one. */
+import type { Command } from 'commander';
+import { register as info } from './info';
+
+export const commands: Array<(program: Command) => void> = [info];

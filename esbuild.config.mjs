@@ -1,0 +1,33 @@
+// Builds the three targets: the engine (node cjs: CLI + JSON-RPC child process), the extension
+// (node cjs, `vscode` external) and the notebook renderers (browser ESM, one file per renderer).
+import * as esbuild from 'esbuild';
+import * as fs from 'node:fs';
+
+const watch = process.argv.includes('--watch');
+const common = { bundle: true, sourcemap: true, logLevel: 'warning', legalComments: 'none' };
+
+// Native or optional packages stay outside the bundle and are loaded lazily at run time.
+const engineExternals = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', 'webgpu', 'onnxruntime-node'];
+
+const renderers = fs.existsSync('renderers')
+  ? fs.readdirSync('renderers').filter((f) => /^[a-zA-Z]+\.ts$/.test(f) && f !== 'common.ts').map((f) => `renderers/${f}`)
+  : [];
+
+const builds = [
+  { ...common, entryPoints: { engine: 'engine/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: engineExternals,
+    // tfjs-backend-wasm locates its .wasm files next to the bundle.
+  },
+  fs.existsSync('extension/extension.ts') && { ...common, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] },
+  renderers.length && { ...common, entryPoints: renderers, outdir: 'dist/renderers', platform: 'browser', format: 'esm', target: 'es2022' },
+].filter(Boolean);
+
+for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
+  fs.mkdirSync('dist', { recursive: true });
+  fs.copyFileSync(`node_modules/@tensorflow/tfjs-backend-wasm/dist/${f}`, `dist/${f}`);
+}
+
+if (watch) {
+  for (const b of builds) await (await esbuild.context(b)).watch();
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}
