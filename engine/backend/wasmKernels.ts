@@ -1,7 +1,206 @@
 /**
- * Kernels the tfjs wasm backend lacks (gradients for conv/depthwise conv, FFT), registered so the engine
- * can train on wasm. Filled in by the training work; see MODEL_SPEC and recipes/gpu-webgpu.md.
+ * Gradient kernels the tfjs wasm backend lacks, registered so the engine can train on wasm.
+ *
+ * tfjs-backend-wasm 4.22 has no `Conv2DBackpropFilter`, `DepthwiseConv2dNativeBackpropFilter` or
+ * `DepthwiseConv2dNativeBackpropInput` (every conv / depthwise conv backward pass needs them). Each is
+ * written here with ops the wasm backend does have (pad, strided slice, concat, batched matmul,
+ * depthwise conv), so the work stays in wasm — no per-call detour through the cpu backend.
+ *
+ * Kernels run nested inside the engine (kernelDepth > 0), so the ops used here are never taped and
+ * their intermediates are disposed before returning; the result's buffer gets one extra reference that
+ * the engine's output tensor takes over.
  */
+import * as tf from '@tensorflow/tfjs-core';
+
+type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
+type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+type RoundingMode = 'floor' | 'round' | 'ceil' | undefined;
+
+interface RefCountingBackend {
+  incRef(dataId: object): void;
+}
+
+/** Hand a tensor computed with ops over to the engine as a kernel output. */
+function asKernelOutput(result: tf.Tensor, backend: unknown): tf.TensorInfo {
+  (backend as RefCountingBackend).incRef(result.dataId);
+  const info = { dataId: result.dataId, shape: result.shape.slice(), dtype: result.dtype };
+  result.dispose();
+  return info;
+}
+
+function checkUnitDilations(kernel: string, dilations: number | [number, number] | undefined): void {
+  const d = dilations == null ? [1, 1] : typeof dilations === 'number' ? [dilations, dilations] : dilations;
+  if (d[0] !== 1 || d[1] !== 1) throw new Error(`${kernel} on wasm: dilations ${d} are not supported (only 1)`);
+}
+
+/**
+ * Zero-pad x by the conv's padding, and also on the bottom/right so every strided window slice fits
+ * (tfjs' 'same' can need less input than (out-1)*stride + k, 'valid' can leave rows unused).
+ */
+function padInput(x: tf.Tensor4D, info: Conv2DInfo): tf.Tensor4D {
+  const { top, left } = info.padInfo;
+  const needH = (info.outHeight - 1) * info.strideHeight + info.filterHeight;
+  const needW = (info.outWidth - 1) * info.strideWidth + info.filterWidth;
+  const bottom = needH - top - x.shape[1];
+  const right = needW - left - x.shape[2];
+  // Rows beyond what any window touches never contribute: crop them instead of padding negatively.
+  const cropped = bottom < 0 || right < 0 ? tf.slice(x, [0, 0, 0, 0], [-1, x.shape[1] + Math.min(bottom, 0), x.shape[2] + Math.min(right, 0), -1]) : x;
+  if (top === 0 && left === 0 && bottom <= 0 && right <= 0) return cropped;
+  return tf.pad(cropped, [[0, 0], [top, Math.max(bottom, 0)], [left, Math.max(right, 0)], [0, 0]]);
+}
+
+/** The input rows/cols that filter tap (i, j) meets, one per output position: [N, outH, outW, C]. */
+function tapSlice(xPadded: tf.Tensor4D, info: Conv2DInfo, i: number, j: number): tf.Tensor4D {
+  const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
+  if (sh === 1 && sw === 1) return tf.slice(xPadded, [0, i, j, 0], [-1, oh, ow, -1]);
+  return tf.stridedSlice(xPadded, [0, i, j, 0], [xPadded.shape[0], i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1, xPadded.shape[3]], [1, sh, sw, 1]) as tf.Tensor4D;
+}
+
+/**
+ * dW[i,j,ci,co] = Σ_{n,oh,ow} xPadded[n, oh·sh+i, ow·sw+j, ci] · dy[n,oh,ow,co]:
+ * im2col over the filter taps, then one matmul.
+ */
+export function conv2dBackpropFilterImpl(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number], strides: number | [number, number], pad: Pad, dimRoundingMode?: RoundingMode): tf.Tensor4D {
+  return tf.tidy(() => {
+    const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+    const [kh, kw, cin, cout] = filterShape;
+    const rows = x.shape[0] * info.outHeight * info.outWidth;
+    const xp = padInput(x, info);
+    const taps: tf.Tensor2D[] = [];
+    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) taps.push(tf.reshape(tapSlice(xp, info, i, j), [rows, cin]));
+    const cols = taps.length === 1 ? taps[0] : tf.concat(taps, 1);
+    // The wasm matmul is fastest with both operands row-major and the long axis inner: transpose explicitly.
+    const grad = tf.matMul(tf.transpose(cols), tf.reshape(dy, [rows, cout]));
+    return tf.reshape(grad, [kh, kw, cin, cout]);
+  });
+}
+
+/**
+ * Depthwise (channel multiplier 1): dW[i,j,c,0] = Σ_{n,oh,ow} xPadded[n, oh·sh+i, ow·sw+j, c] · dy[n,oh,ow,c].
+ * Per tap a product and a reduction over positions, expressed as a [1,P]·[P,C] matmul (the wasm Sum
+ * kernel would transpose the reduced axes to the end first).
+ */
+export function depthwiseBackpropFilterImpl(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number], strides: number | [number, number], pad: Pad, dimRoundingMode?: RoundingMode): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [kh, kw, c, mult] = filterShape;
+    if (mult !== 1) throw new Error(`DepthwiseConv2dNativeBackpropFilter on wasm: channel multiplier ${mult} is not supported (only 1)`);
+    const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode, true, 'channelsLast');
+    const rows = x.shape[0] * info.outHeight * info.outWidth;
+    const xp = padInput(x, info);
+    const dy2 = tf.reshape(dy, [rows, c]);
+    const ones = tf.ones([1, rows]);
+    const taps: tf.Tensor2D[] = [];
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const prod = tf.mul(tf.reshape(tapSlice(xp, info, i, j), [rows, c]), dy2);
+        taps.push(tf.matMul(ones, prod) as tf.Tensor2D);
+      }
+    }
+    return tf.reshape(tf.concat(taps, 0), [kh, kw, c, 1]);
+  });
+}
+
+/**
+ * Depthwise input gradient: dx[h] = Σ_i dy_dilated[h + top − i]·w[i], i.e. a stride-1 depthwise conv of
+ * dy (zeros inserted between rows/cols for strides > 1, padded by k−1−top on the leading side) with
+ * the spatially flipped filter.
+ */
+export function depthwiseBackpropInputImpl(inputShape: [number, number, number, number], dy: tf.Tensor4D, filter: tf.Tensor4D, strides: number | [number, number], pad: Pad, dimRoundingMode?: RoundingMode): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [kh, kw, c, mult] = filter.shape;
+    if (mult !== 1) throw new Error(`DepthwiseConv2dNativeBackpropInput on wasm: channel multiplier ${mult} is not supported (only 1)`);
+    const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode, true, 'channelsLast');
+    const [n, h, w] = inputShape;
+    const { strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
+    let d: tf.Tensor4D = dy;
+    if (sh > 1 || sw > 1) {
+      // Insert stride−1 zeros after every row/col via a padded extra axis, then drop the trailing zeros.
+      const expanded = tf.reshape(dy, [n, oh, 1, ow, 1, c]);
+      const spread = tf.pad(expanded, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+      d = tf.slice(tf.reshape(spread, [n, oh * sh, ow * sw, c]), [0, 0, 0, 0], [-1, (oh - 1) * sh + 1, (ow - 1) * sw + 1, -1]);
+    }
+    const lead = (k: number, p: number) => k - 1 - p;
+    const top = lead(kh, info.padInfo.top);
+    const left = lead(kw, info.padInfo.left);
+    const bottom = h + kh - 1 - top - d.shape[1];
+    const right = w + kw - 1 - left - d.shape[2];
+    // Negative amounts (only with odd 'valid'-style geometry) become crops.
+    const crop = [Math.max(-top, 0), Math.max(-left, 0)];
+    const sizeH = d.shape[1] - crop[0] - Math.max(-bottom, 0);
+    const sizeW = d.shape[2] - crop[1] - Math.max(-right, 0);
+    if (crop[0] || crop[1] || bottom < 0 || right < 0) d = tf.slice(d, [0, crop[0], crop[1], 0], [-1, sizeH, sizeW, -1]);
+    const padded = tf.pad(d, [[0, 0], [Math.max(top, 0), Math.max(bottom, 0)], [Math.max(left, 0), Math.max(right, 0)], [0, 0]]);
+    const flipped = tf.reverse(filter, [0, 1]) as tf.Tensor4D;
+    return tf.depthwiseConv2d(padded, flipped, 1, 'valid');
+  });
+}
+
+interface ConvGradAttrs {
+  strides: number | [number, number];
+  pad: Pad;
+  dimRoundingMode?: RoundingMode;
+  dilations?: number | [number, number];
+  dataFormat?: 'NHWC' | 'NCHW';
+  filterShape?: [number, number, number, number];
+  inputShape?: [number, number, number, number];
+}
+
+/**
+ * Run `body` on the kernel inputs as Tensors. The engine passes the op's Tensors; a bare TensorInfo
+ * (a kernel called from another kernel) is wrapped without copying and the wrapper released afterwards.
+ */
+function withInputs(infos: tf.TensorInfo[], backend: unknown, body: (...ts: tf.Tensor4D[]) => tf.Tensor): tf.TensorInfo {
+  const wrappers: tf.Tensor[] = [];
+  const tensors = infos.map((info) => {
+    if (info instanceof tf.Tensor) return info as tf.Tensor4D;
+    (backend as RefCountingBackend).incRef(info.dataId);
+    const t = tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor4D;
+    wrappers.push(t);
+    return t;
+  });
+  try {
+    return asKernelOutput(body(...tensors), backend);
+  } finally {
+    for (const t of wrappers) t.dispose();
+  }
+}
+
+const KERNELS: tf.KernelConfig[] = [
+  {
+    kernelName: 'Conv2DBackpropFilter',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const a = attrs as unknown as ConvGradAttrs;
+      if (a.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter on wasm: only NHWC is supported');
+      return withInputs([inputs.x, inputs.dy], backend, (x, dy) => conv2dBackpropFilterImpl(x, dy, a.filterShape!, a.strides, a.pad, a.dimRoundingMode));
+    },
+  },
+  {
+    kernelName: 'DepthwiseConv2dNativeBackpropFilter',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const a = attrs as unknown as ConvGradAttrs;
+      checkUnitDilations('DepthwiseConv2dNativeBackpropFilter', a.dilations);
+      return withInputs([inputs.x, inputs.dy], backend, (x, dy) => depthwiseBackpropFilterImpl(x, dy, a.filterShape!, a.strides, a.pad, a.dimRoundingMode));
+    },
+  },
+  {
+    kernelName: 'DepthwiseConv2dNativeBackpropInput',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const a = attrs as unknown as ConvGradAttrs;
+      checkUnitDilations('DepthwiseConv2dNativeBackpropInput', a.dilations);
+      return withInputs([inputs.dy, inputs.filter], backend, (dy, filter) => depthwiseBackpropInputImpl(a.inputShape!, dy, filter, a.strides, a.pad, a.dimRoundingMode));
+    },
+  },
+];
+
+/** Names of the kernels this module adds to the wasm backend. */
+export const WASM_GRADIENT_KERNELS = KERNELS.map((k) => k.kernelName);
+
+/** Register the missing gradient kernels on the wasm backend (idempotent). */
 export function registerWasmGradientKernels(): void {
-  // Registration list is populated as kernels are implemented.
+  for (const k of KERNELS) {
+    if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel(k);
+  }
 }

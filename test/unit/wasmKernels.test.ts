@@ -1,0 +1,138 @@
+/**
+ * The gradient kernels registered on wasm (engine/backend/wasmKernels.ts) against the cpu backend's
+ * own kernels, on random shapes with the strides/paddings/kernel sizes the fmn backbones use.
+ */
+import { strict as assert } from 'node:assert';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-backend-cpu';
+import { initBackend } from '../../engine/backend/select';
+import { WASM_GRADIENT_KERNELS } from '../../engine/backend/wasmKernels';
+
+type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
+}
+
+function randomData(shape: number[], seed: number): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < out.length; i++) out[i] = r();
+  return out;
+}
+
+/** Run `fn` on `backend` with fresh tensors built from host data; returns host data. */
+async function on(backend: string, fn: () => tf.Tensor): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  const t = tf.tidy(fn);
+  const data = (await t.data()) as Float32Array;
+  t.dispose();
+  return data;
+}
+
+function assertClose(actual: Float32Array, expected: Float32Array, label: string): void {
+  assert.equal(actual.length, expected.length, `${label}: length`);
+  let maxAbs = 0;
+  let maxRef = 0;
+  for (let i = 0; i < actual.length; i++) {
+    maxAbs = Math.max(maxAbs, Math.abs(actual[i] - expected[i]));
+    maxRef = Math.max(maxRef, Math.abs(expected[i]));
+  }
+  assert.ok(maxRef > 0, `${label}: reference is all zeros`);
+  assert.ok(maxAbs / maxRef <= 2e-5, `${label}: max abs error ${maxAbs} vs max |ref| ${maxRef} (rel ${maxAbs / maxRef})`);
+}
+
+interface Case {
+  n: number; h: number; w: number; cin: number; cout: number; k: number; stride: [number, number]; pad: Pad;
+}
+
+const PYTORCH_PAD = (k: number): tf.backend_util.ExplicitPadding => [[0, 0], [(k - 1) >> 1, (k - 1) >> 1], [(k - 1) >> 1, (k - 1) >> 1], [0, 0]];
+
+const CASES: Case[] = [
+  { n: 2, h: 16, w: 20, cin: 3, cout: 5, k: 3, stride: [2, 2], pad: 'same' },
+  { n: 2, h: 17, w: 12, cin: 4, cout: 6, k: 3, stride: [2, 1], pad: PYTORCH_PAD(3) },
+  { n: 1, h: 12, w: 15, cin: 5, cout: 4, k: 5, stride: [1, 1], pad: 'same' },
+  { n: 2, h: 16, w: 10, cin: 6, cout: 3, k: 5, stride: [2, 1], pad: PYTORCH_PAD(5) },
+  { n: 3, h: 9, w: 11, cin: 8, cout: 7, k: 1, stride: [1, 1], pad: 'valid' },
+  { n: 2, h: 10, w: 9, cin: 3, cout: 2, k: 3, stride: [2, 2], pad: 'valid' },
+  { n: 2, h: 32, w: 40, cin: 1, cout: 8, k: 3, stride: [2, 2], pad: PYTORCH_PAD(3) },
+];
+
+function describeCase(c: Case): string {
+  return `x[${c.n},${c.h},${c.w},${c.cin}] k${c.k} stride ${c.stride} pad ${JSON.stringify(c.pad)}`;
+}
+
+describe('wasm gradient kernels (vs cpu backend)', function () {
+  this.timeout(120000);
+  before(async () => {
+    await initBackend('wasm');
+  });
+  after(async () => {
+    await tf.setBackend('wasm');
+  });
+
+  it('are registered on wasm', () => {
+    for (const name of ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput']) {
+      assert.ok(WASM_GRADIENT_KERNELS.includes(name), name);
+      assert.ok(tf.getKernel(name, 'wasm'), `${name} not registered`);
+    }
+  });
+
+  for (const [idx, c] of CASES.entries()) {
+    it(`Conv2DBackpropFilter ${describeCase(c)}`, async () => {
+      const filterShape: [number, number, number, number] = [c.k, c.k, c.cin, c.cout];
+      const xShape: [number, number, number, number] = [c.n, c.h, c.w, c.cin];
+      const outShape = tf.backend_util.computeConv2DInfo(xShape, filterShape, c.stride, 1, c.pad).outShape;
+      const x = randomData(xShape, 11 + idx);
+      const dy = randomData(outShape, 23 + idx);
+      const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape } as unknown as tf.NamedAttrMap;
+      const run = () => tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(x, xShape), dy: tf.tensor4d(dy, outShape as [number, number, number, number]) }, attrs) as tf.Tensor;
+      assertClose(await on('wasm', run), await on('cpu', run), 'filter grad');
+    });
+
+    it(`DepthwiseConv2dNative backprop filter+input ${describeCase(c)}`, async () => {
+      const filterShape: [number, number, number, number] = [c.k, c.k, c.cin, 1];
+      const xShape: [number, number, number, number] = [c.n, c.h, c.w, c.cin];
+      const outShape = tf.backend_util.computeConv2DInfo(xShape, filterShape, c.stride, 1, c.pad, undefined, true).outShape as [number, number, number, number];
+      const x = randomData(xShape, 31 + idx);
+      const f = randomData(filterShape, 37 + idx);
+      const dy = randomData(outShape, 41 + idx);
+      const attrs = { strides: c.stride, pad: c.pad, dilations: [1, 1] } as unknown as tf.NamedAttrMap;
+      const runFilter = () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: tf.tensor4d(x, xShape), dy: tf.tensor4d(dy, outShape) }, { ...attrs, filterShape } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const runInput = () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: tf.tensor4d(dy, outShape), filter: tf.tensor4d(f, filterShape) }, { ...attrs, inputShape: xShape } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      assertClose(await on('wasm', runFilter), await on('cpu', runFilter), 'depthwise filter grad');
+      assertClose(await on('wasm', runInput), await on('cpu', runInput), 'depthwise input grad');
+    });
+  }
+
+  it('gradients of a conv → depthwise → conv chain through tf.grads match cpu and leak no tensors', async () => {
+    const xShape: [number, number, number, number] = [2, 16, 12, 1];
+    const x = randomData(xShape, 5);
+    const w1 = randomData([3, 3, 1, 4], 6);
+    const w2 = randomData([5, 5, 4, 1], 7);
+    const w3 = randomData([1, 1, 4, 3], 8);
+    const run = () => {
+      const params = [tf.tensor4d(w1, [3, 3, 1, 4]), tf.tensor4d(w2, [5, 5, 4, 1]), tf.tensor4d(w3, [1, 1, 4, 3])];
+      const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => {
+        let h = tf.conv2d(tf.tensor4d(x, xShape), a as tf.Tensor4D, [2, 2], PYTORCH_PAD(3));
+        h = tf.relu(h);
+        h = tf.depthwiseConv2d(h as tf.Tensor4D, b as tf.Tensor4D, [2, 1], PYTORCH_PAD(5));
+        h = tf.conv2d(h as tf.Tensor4D, c as tf.Tensor4D, 1, 'valid');
+        return tf.sum(tf.square(h));
+      };
+      const g = tf.grads(f)(params);
+      return tf.concat(g.map((t) => tf.reshape(t, [-1])));
+    };
+    const expected = await on('cpu', run);
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const actual = await on('wasm', run);
+    assert.equal(tf.memory().numTensors, before, 'tensor count changed across a gradient step');
+    assertClose(actual, expected, 'chain grads');
+  });
+});
