@@ -1,0 +1,123 @@
+/**
+ * The SED notebook kernel: runs JavaScript/TypeScript cells inside the engine process (`sed/executeCell`),
+ * where an `sed` API object is in scope and variables persist across cells per notebook. Outputs stream
+ * in while a cell runs (console text, display() calls, live training curves); interrupting a cell cancels
+ * the engine request; "Restart Kernel" drops the notebook's engine-side context.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { EngineErrorCodes, ExecuteCellRequest, ResetKernelRequest, type CellOutput, type JobProgress } from '../../engine/protocol/protocol';
+import type { SedEngine } from '../engine';
+import { NOTEBOOK_TYPE } from './serializer';
+import { toNotebookOutputs } from './outputs';
+
+export const CONTROLLER_ID = 'sed-kernel';
+
+/** Whether a streamed output should replace the previous one of the same MIME type (live charts). */
+function isLiveChart(mime: string): boolean {
+  return mime.startsWith('application/vnd.sed-studio.');
+}
+
+export class SedKernel implements vscode.Disposable {
+  readonly controller: vscode.NotebookController;
+  private readonly onDidExecuteEmitter = new vscode.EventEmitter<{ cell: vscode.NotebookCell; success: boolean; cancelled: boolean }>();
+  /** Fires after each cell ends (tests and the status bar use it). */
+  readonly onDidExecuteCell = this.onDidExecuteEmitter.event;
+  private readonly onDidStreamEmitter = new vscode.EventEmitter<{ cell: vscode.NotebookCell; output: CellOutput }>();
+  /** Fires for each output streamed in while a cell runs. */
+  readonly onDidStreamOutput = this.onDidStreamEmitter.event;
+
+  constructor(private readonly engine: SedEngine) {
+    this.controller = vscode.notebooks.createNotebookController(CONTROLLER_ID, NOTEBOOK_TYPE, 'SED Engine');
+    this.controller.supportedLanguages = ['javascript', 'typescript'];
+    this.controller.supportsExecutionOrder = true;
+    this.controller.description = 'Runs cells in the SED engine process (sed API in scope)';
+    this.controller.executeHandler = (cells, notebook) => this.executeCells(cells, notebook);
+  }
+
+  private async executeCells(cells: vscode.NotebookCell[], notebook: vscode.NotebookDocument): Promise<void> {
+    for (const cell of cells) {
+      // Like Jupyter: after a failed or interrupted cell, the rest of the batch does not run.
+      const ok = await this.executeCell(cell, notebook);
+      if (!ok) break;
+    }
+  }
+
+  private async executeCell(cell: vscode.NotebookCell, notebook: vscode.NotebookDocument): Promise<boolean> {
+    const execution = this.controller.createNotebookCellExecution(cell);
+    execution.start(Date.now());
+    await execution.clearOutput();
+    const abort = new AbortController();
+    const sub = execution.token.onCancellationRequested(() => abort.abort());
+    if (execution.token.isCancellationRequested) abort.abort();
+
+    const streamed: CellOutput[] = [];
+    let progressLine: string | undefined;
+    // Output updates are serialised so a slow render never reorders them.
+    let pending: Thenable<void> = Promise.resolve();
+    const render = () => {
+      const shown = progressLine ? [...streamed, { mime: 'text/plain', data: progressLine }] : streamed;
+      pending = pending.then(() => execution.replaceOutput(toNotebookOutputs(shown)));
+    };
+    const onProgress = (p: JobProgress) => {
+      if (p.output) {
+        const o = p.output;
+        this.onDidStreamEmitter.fire({ cell, output: o });
+        const last = streamed.length - 1;
+        if (isLiveChart(o.mime) && last >= 0 && streamed[last].mime === o.mime) streamed[last] = o;
+        else streamed.push(o);
+        render();
+      } else if (p.kind === 'report' && p.message) {
+        progressLine = p.total ? `${p.message} (${p.done ?? 0}/${p.total})` : p.message;
+        render();
+      }
+    };
+
+    let success = false;
+    let cancelled = false;
+    try {
+      const cwd = notebook.uri.scheme === 'file' ? path.dirname(notebook.uri.fsPath) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+      const result = await this.engine.request(
+        ExecuteCellRequest,
+        {
+          notebook: notebook.uri.toString(),
+          code: cell.document.getText(),
+          language: cell.document.languageId === 'typescript' ? 'typescript' : 'javascript',
+          ...(cwd ? { cwd } : {}),
+        },
+        { onProgress, signal: abort.signal },
+      );
+      await pending;
+      execution.executionOrder = result.executionCount;
+      await execution.replaceOutput(toNotebookOutputs(result.outputs));
+      success = result.success;
+    } catch (err) {
+      await pending;
+      const e = err as Error & { code?: number };
+      cancelled = abort.signal.aborted || e.code === EngineErrorCodes.RequestCancelled;
+      const outputs = toNotebookOutputs(streamed);
+      const error = new Error(cancelled ? 'Interrupted: the cell was cancelled and its engine job stopped.' : e.message);
+      error.name = cancelled ? 'Interrupted' : 'EngineError';
+      error.stack = `${error.name}: ${error.message}`;
+      outputs.push(new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.error(error)]));
+      await execution.replaceOutput(outputs);
+    } finally {
+      sub.dispose();
+    }
+    execution.end(success, Date.now());
+    this.onDidExecuteEmitter.fire({ cell, success, cancelled });
+    return success;
+  }
+
+  /** Drops the notebook's engine-side variables (the engine keeps running for other notebooks). */
+  async restart(notebook: vscode.NotebookDocument): Promise<void> {
+    if (!this.engine.isRunning) return; // nothing to reset: a fresh engine starts with empty contexts
+    await this.engine.request(ResetKernelRequest, { notebook: notebook.uri.toString() });
+  }
+
+  dispose(): void {
+    this.controller.dispose();
+    this.onDidExecuteEmitter.dispose();
+    this.onDidStreamEmitter.dispose();
+  }
+}
