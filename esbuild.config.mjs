@@ -7,7 +7,7 @@ const watch = process.argv.includes('--watch');
 const common = { bundle: true, sourcemap: true, logLevel: 'warning', legalComments: 'none' };
 
 // Native or optional packages stay outside the bundle and are loaded lazily at run time.
-const engineExternals = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', 'webgpu', 'onnxruntime-node'];
+const engineExternals = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', 'webgpu', 'onnxruntime-node', 'esbuild'];
 
 const renderers = fs.existsSync('renderers')
   ? fs.readdirSync('renderers').filter((f) => /^[a-zA-Z]+\.ts$/.test(f) && f !== 'common.ts').map((f) => `renderers/${f}`)
