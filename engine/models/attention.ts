@@ -1,0 +1,71 @@
+/**
+ * Multi-head attention pieces shared by TF, ATT (rotary, gated) and HYBRID (plain SDPA).
+ * Channel split of to_qkv follows einops `b n (qkv h d)`: index = which·D + head·d + j.
+ */
+// Chained tensor methods (x.reshape(...), x.mul(...)) are registered by this side-effect import.
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
+import * as tf from '@tensorflow/tfjs-core';
+import type { ParamGetter, ParamSpec } from './params';
+import { dropout, linear, linearSpecs, type ForwardContext } from './layers';
+import { rmsNorm, rmsNormSpecs } from './rmsNorm';
+import { applyRotary, rotarySpec, rotaryTables } from './rotary';
+
+/** [B,T,3·h·d] → q, k, v each [B,h,T,d]. */
+export function splitQkv(qkv: tf.Tensor3D, heads: number): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
+  const [B, T, C] = qkv.shape;
+  const d = C / 3 / heads;
+  const t = tf.transpose(qkv.reshape([B, T, 3, heads, d]), [2, 0, 3, 1, 4]); // [3,B,h,T,d]
+  const [q, k, v] = tf.unstack(t, 0) as tf.Tensor4D[];
+  return [q, k, v];
+}
+
+/** [B,h,T,d] → [B,T,h·d]. */
+export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
+  const [B, H, T, d] = x.shape;
+  return tf.transpose(x, [0, 2, 1, 3]).reshape([B, T, H * d]);
+}
+
+/** softmax(q kᵀ / √d) v, no mask; dropout on the probabilities in training. */
+export function sdpa(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, dropRate: number, ctx: ForwardContext): tf.Tensor4D {
+  const d = q.shape[3];
+  const scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(d)), k, false, true); // [B,h,T,T]
+  const probs = dropout(tf.softmax(scores, -1), dropRate, ctx);
+  return tf.matMul(probs, v);
+}
+
+export interface RotaryAttentionOpts {
+  heads: number;
+  dropout: number;
+}
+
+/** Specs of upstream `Attention` (roformer/attention.py), N(0, 0.02) linear init as `init_weights`. */
+export function rotaryAttentionSpecs(prefix: string, dim: number, heads: number): ParamSpec[] {
+  const d = dim / heads;
+  return [
+    rotarySpec(`${prefix}.pos_encoding.freqs`, d),
+    ...rmsNormSpecs(`${prefix}.norm`, dim),
+    ...linearSpecs(`${prefix}.to_qkv`, dim, 3 * dim, { bias: false, std: 0.02 }),
+    ...linearSpecs(`${prefix}.to_gates`, dim, heads, { std: 0.02 }),
+    ...linearSpecs(`${prefix}.to_out.0`, dim, dim, { bias: false, std: 0.02 }),
+  ];
+}
+
+/**
+ * Upstream `Attention`: n = RMSNorm(x); q,k,v from n; rotary on q,k; SDPA; per-head sigmoid gates from n;
+ * merge; to_out; dropout. Returns the residual branch (the caller adds x).
+ */
+export function rotaryAttention(p: ParamGetter, prefix: string, x: tf.Tensor3D, o: RotaryAttentionOpts, ctx: ForwardContext): tf.Tensor3D {
+  const [B, T] = x.shape;
+  const n = rmsNorm(p, `${prefix}.norm`, x);
+  const [q, k, v] = splitQkv(linear(n, p(`${prefix}.to_qkv.weight`)), o.heads);
+  const { cos, sin } = rotaryTables(p(`${prefix}.pos_encoding.freqs`), T);
+  const out = sdpa(applyRotary(q, cos, sin), applyRotary(k, cos, sin), v, o.dropout, ctx);
+  const gates = tf.sigmoid(linear(n, p(`${prefix}.to_gates.weight`), p(`${prefix}.to_gates.bias`))); // [B,T,h]
+  const gated = tf.mul(out, tf.transpose(gates, [0, 2, 1]).reshape([B, o.heads, T, 1])) as tf.Tensor4D;
+  return dropout(linear(mergeHeads(gated), p(`${prefix}.to_out.0.weight`)), o.dropout, ctx);
+}
+
+/** MACs of one rotary attention layer over T frames: qkv, gates, QKᵀ, AV, out projection. */
+export function rotaryAttentionMacs(dim: number, heads: number, T: number): number {
+  return T * dim * 3 * dim + T * dim * heads + 2 * T * T * dim + T * dim * dim;
+}

@@ -1,0 +1,221 @@
+/**
+ * Frame-wise MobileNetV3 backbone (MODEL_SPEC §2), channels-last.
+ *
+ *   mel [B,128,T,1] (H = freq, W = time)
+ *   → features.0  stem conv 3×3 s(2,2) + BN + hardswish        [B,64,T/2,c0]
+ *   → features.1…15 inverted residual blocks (table below)      [B,1,T/4,c15]
+ *   → features.16 conv 1×1 → 6·c15 + BN + hardswish             [B,1,T/4,E]
+ *   → collapse freq                                             [B,T/4,E]   (T = 1000 → 250 frames)
+ *
+ * Time is downsampled only by the stem and block 1; frequency by 128. Paddings are symmetric (k−1)/2
+ * (PyTorch), not TF "same". In inference mode BatchNorm is folded into the conv weights per call
+ * (one fused conv + bias + ReLU instead of conv, BN and activation over the activations).
+ */
+// Chained tensor methods (x.reshape(...), x.mul(...)) are registered by this side-effect import.
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
+import * as tf from '@tensorflow/tfjs-core';
+import type { ParamGetter, ParamSpec } from './params';
+import { hardswish, type ForwardContext } from './layers';
+
+const BN_EPS = 1e-3;
+
+type Act = 'relu' | 'hardswish';
+
+/** Base MobileNetV3-Large settings at α = 1 with the frame-wise strides: k, exp, out, SE, act, stride (freq, time). */
+const BLOCKS: Array<[number, number, number, boolean, Act, number, number]> = [
+  [3, 16, 16, false, 'relu', 1, 1],
+  [3, 64, 24, false, 'relu', 2, 2],
+  [3, 72, 24, false, 'relu', 2, 1],
+  [5, 72, 40, true, 'relu', 1, 1],
+  [5, 120, 40, true, 'relu', 1, 1],
+  [5, 120, 40, true, 'relu', 2, 1],
+  [3, 240, 80, false, 'hardswish', 1, 1],
+  [3, 200, 80, false, 'hardswish', 2, 1],
+  [3, 184, 80, false, 'hardswish', 1, 1],
+  [3, 184, 80, false, 'hardswish', 1, 1],
+  [3, 480, 112, true, 'hardswish', 2, 1],
+  [3, 672, 112, true, 'hardswish', 1, 1],
+  [5, 672, 160, true, 'hardswish', 1, 1],
+  [5, 960, 160, true, 'hardswish', 1, 1],
+  [5, 960, 160, true, 'hardswish', 2, 1],
+];
+
+/** torchvision's _make_divisible(v, 8): round to a multiple of 8, never more than 10 % down. */
+export function makeDivisible(v: number, divisor = 8): number {
+  let out = Math.max(divisor, Math.floor((v + divisor / 2) / divisor) * divisor);
+  if (out < 0.9 * v) out += divisor;
+  return out;
+}
+
+export interface BlockLayout {
+  index: number; // features.<index>
+  inC: number;
+  expC: number;
+  outC: number;
+  kernel: number;
+  se: number; // squeeze channels, 0 without SE
+  act: Act;
+  stride: [number, number];
+}
+
+export interface BackboneLayout {
+  stemC: number;
+  blocks: BlockLayout[];
+  embedDim: number;
+}
+
+export function backboneLayout(widthMult: number): BackboneLayout {
+  const md = (c: number): number => makeDivisible(c * widthMult);
+  const stemC = md(16);
+  let inC = stemC;
+  const blocks = BLOCKS.map(([kernel, exp, out, se, act, sf, st], i) => {
+    const expC = md(exp);
+    const b: BlockLayout = { index: i + 1, inC, expC, outC: md(out), kernel, se: se ? makeDivisible(Math.floor(expC / 4)) : 0, act, stride: [sf, st] };
+    inC = b.outC;
+    return b;
+  });
+  return { stemC, blocks, embedDim: 6 * inC };
+}
+
+const P = 'model.fmn.features';
+
+function convSpec(key: string, shape: number[], depthwise = false): ParamSpec {
+  return { key, shape, layout: depthwise ? 'depthwise' : 'conv2d', role: 'param', init: { kind: 'kaimingFanOut' } };
+}
+
+function bnSpecs(prefix: string, c: number): ParamSpec[] {
+  return [
+    { key: `${prefix}.weight`, shape: [c], layout: 'plain', role: 'param', init: { kind: 'const', value: 1 } },
+    { key: `${prefix}.bias`, shape: [c], layout: 'plain', role: 'param', init: { kind: 'const', value: 0 } },
+    { key: `${prefix}.running_mean`, shape: [c], layout: 'plain', role: 'buffer', init: { kind: 'const', value: 0 } },
+    { key: `${prefix}.running_var`, shape: [c], layout: 'plain', role: 'buffer', init: { kind: 'const', value: 1 } },
+    { key: `${prefix}.num_batches_tracked`, shape: [], layout: 'plain', role: 'counter', init: { kind: 'const', value: 0 } },
+  ];
+}
+
+/** State-dict specs of the backbone, in upstream order. */
+export function backboneSpecs(widthMult: number): ParamSpec[] {
+  const L = backboneLayout(widthMult);
+  const specs: ParamSpec[] = [convSpec(`${P}.0.0.weight`, [L.stemC, 1, 3, 3]), ...bnSpecs(`${P}.0.1`, L.stemC)];
+  for (const b of L.blocks) {
+    let j = 0;
+    const pre = `${P}.${b.index}.block`;
+    if (b.expC !== b.inC) {
+      specs.push(convSpec(`${pre}.${j}.0.weight`, [b.expC, b.inC, 1, 1]), ...bnSpecs(`${pre}.${j}.1`, b.expC));
+      j++;
+    }
+    specs.push(convSpec(`${pre}.${j}.0.weight`, [b.expC, 1, b.kernel, b.kernel], true), ...bnSpecs(`${pre}.${j}.1`, b.expC));
+    j++;
+    if (b.se) {
+      const se = `${pre}.${j}.conc_se_layers.0`;
+      for (const [name, o, i] of [['fc1', b.se, b.expC], ['fc2', b.expC, b.se]] as Array<[string, number, number]>) {
+        specs.push(
+          { key: `${se}.${name}.weight`, shape: [o, i], layout: 'linear', role: 'param', init: { kind: 'normal', std: 0.01 } },
+          { key: `${se}.${name}.bias`, shape: [o], layout: 'plain', role: 'param', init: { kind: 'const', value: 0 } },
+        );
+      }
+      j++;
+    }
+    specs.push(convSpec(`${pre}.${j}.0.weight`, [b.outC, b.expC, 1, 1]), ...bnSpecs(`${pre}.${j}.1`, b.outC));
+  }
+  const last = L.blocks[L.blocks.length - 1].outC;
+  specs.push(convSpec(`${P}.16.0.weight`, [L.embedDim, last, 1, 1]), ...bnSpecs(`${P}.16.1`, L.embedDim));
+  return specs;
+}
+
+interface ConvOpts {
+  strides: [number, number];
+  pad: number;
+  depthwise: boolean;
+  act: Act | 'linear';
+}
+
+function applyAct(x: tf.Tensor4D, act: Act | 'linear'): tf.Tensor4D {
+  if (act === 'relu') return tf.relu(x);
+  if (act === 'hardswish') return hardswish(x);
+  return x;
+}
+
+/** Conv (no bias) → BatchNorm → activation. */
+function convBn(p: ParamGetter, convKey: string, bnPrefix: string, x: tf.Tensor4D, o: ConvOpts, ctx: ForwardContext): tf.Tensor4D {
+  const w = p(convKey) as tf.Tensor4D;
+  const gamma = p(`${bnPrefix}.weight`);
+  const beta = p(`${bnPrefix}.bias`);
+  if (!ctx.training) {
+    // Fold the BN running statistics into the conv: w' = w·s, b' = β − μ·s with s = γ/√(σ²+ε).
+    const s = tf.mul(gamma, tf.rsqrt(tf.add(p(`${bnPrefix}.running_var`), BN_EPS)));
+    const bias = tf.sub(beta, tf.mul(p(`${bnPrefix}.running_mean`), s));
+    const fusedAct = o.act === 'relu' ? 'relu' : 'linear';
+    const y = o.depthwise
+      ? tf.fused.depthwiseConv2d({ x, filter: tf.mul(w, s.reshape([-1, 1])) as tf.Tensor4D, strides: o.strides, pad: o.pad, bias, activation: fusedAct })
+      : tf.fused.conv2d({ x, filter: tf.mul(w, s) as tf.Tensor4D, strides: o.strides, pad: o.pad, bias, activation: fusedAct });
+    return o.act === 'hardswish' ? hardswish(y) : y;
+  }
+  const y = o.depthwise ? tf.depthwiseConv2d(x, w, o.strides, o.pad) : tf.conv2d(x, w, o.strides, o.pad);
+  const { mean, variance } = tf.moments(y, [0, 1, 2]);
+  const n = y.shape[0] * y.shape[1] * y.shape[2];
+  // PyTorch normalises with the biased variance and tracks the unbiased one.
+  ctx.bnStats.set(bnPrefix, { mean: tf.keep(mean.clone()) as tf.Tensor1D, variance: tf.keep(tf.mul(variance, n / Math.max(n - 1, 1))) as tf.Tensor1D });
+  const yn = tf.sub(y, mean).mul(tf.rsqrt(tf.add(variance, BN_EPS))).mul(gamma).add(beta) as tf.Tensor4D;
+  return applyAct(yn, o.act);
+}
+
+function squeezeExcite(p: ParamGetter, prefix: string, x: tf.Tensor4D): tf.Tensor4D {
+  const s = tf.mean(x, [1, 2]) as tf.Tensor2D; // [B, exp]
+  const h = tf.fused.matMul({ a: s, b: p(`${prefix}.fc1.weight`) as tf.Tensor2D, bias: p(`${prefix}.fc1.bias`), activation: 'relu' });
+  const g = tf.sigmoid(tf.fused.matMul({ a: h, b: p(`${prefix}.fc2.weight`) as tf.Tensor2D, bias: p(`${prefix}.fc2.bias`) }));
+  const [B, C] = g.shape as [number, number];
+  return tf.mul(x, g.reshape([B, 1, 1, C]));
+}
+
+/** Output of `features.<k>` for the taps in `taps` (NHWC), used by parity tests. */
+export type Taps = Map<number, tf.Tensor4D>;
+
+/** mel [B,128,T,1] → embedding [B,T/4,E]. */
+export function backboneForward(p: ParamGetter, widthMult: number, mel: tf.Tensor4D, ctx: ForwardContext, taps?: Taps): tf.Tensor3D {
+  const L = backboneLayout(widthMult);
+  let x = convBn(p, `${P}.0.0.weight`, `${P}.0.1`, mel, { strides: [2, 2], pad: 1, depthwise: false, act: 'hardswish' }, ctx);
+  taps?.set(0, x);
+  for (const b of L.blocks) {
+    const pre = `${P}.${b.index}.block`;
+    const input = x;
+    let j = 0;
+    if (b.expC !== b.inC) {
+      x = convBn(p, `${pre}.${j}.0.weight`, `${pre}.${j}.1`, x, { strides: [1, 1], pad: 0, depthwise: false, act: b.act }, ctx);
+      j++;
+    }
+    x = convBn(p, `${pre}.${j}.0.weight`, `${pre}.${j}.1`, x, { strides: b.stride, pad: (b.kernel - 1) / 2, depthwise: true, act: b.act }, ctx);
+    j++;
+    if (b.se) {
+      x = squeezeExcite(p, `${pre}.${j}.conc_se_layers.0`, x);
+      j++;
+    }
+    x = convBn(p, `${pre}.${j}.0.weight`, `${pre}.${j}.1`, x, { strides: [1, 1], pad: 0, depthwise: false, act: 'linear' }, ctx);
+    if (b.stride[0] === 1 && b.stride[1] === 1 && b.inC === b.outC) x = tf.add(x, input);
+    taps?.set(b.index, x);
+  }
+  x = convBn(p, `${P}.16.0.weight`, `${P}.16.1`, x, { strides: [1, 1], pad: 0, depthwise: false, act: 'hardswish' }, ctx);
+  taps?.set(16, x);
+  const [B, H, W, E] = x.shape;
+  if (H !== 1) throw new Error(`backbone: frequency axis collapsed to ${H}, expected 1 (input must have 128 mel bins, got ${mel.shape[1]})`);
+  return x.reshape([B, W, E]);
+}
+
+/** Multiply-accumulates of the backbone for a mel of `freq × time` frames (conv weights; SE once per clip). */
+export function backboneMacs(widthMult: number, freq = 128, time = 1000): number {
+  const L = backboneLayout(widthMult);
+  const out = (n: number, s: number): number => Math.floor((n - 1) / s) + 1; // pad (k−1)/2, odd k
+  let f = out(freq, 2);
+  let t = out(time, 2);
+  let macs = f * t * L.stemC * 9;
+  for (const b of L.blocks) {
+    if (b.expC !== b.inC) macs += f * t * b.inC * b.expC;
+    f = out(f, b.stride[0]);
+    t = out(t, b.stride[1]);
+    macs += f * t * b.expC * b.kernel * b.kernel;
+    if (b.se) macs += 2 * b.expC * b.se;
+    macs += f * t * b.expC * b.outC;
+  }
+  macs += f * t * L.blocks[L.blocks.length - 1].outC * L.embedDim;
+  return macs;
+}

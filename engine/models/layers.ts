@@ -1,0 +1,74 @@
+/**
+ * Small building blocks shared by the backbone and the sequence models (tfjs-core ops only, all
+ * differentiable and available on the wasm backend).
+ */
+// Chained tensor methods (x.reshape(...), x.mul(...)) are registered by this side-effect import.
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
+import * as tf from '@tensorflow/tfjs-core';
+import type { ParamGetter, ParamSpec } from './params';
+import { torchDefaultBound } from './init';
+
+/** Per-forward context: training flag, dropout, and BatchNorm batch statistics for the running-stat update. */
+export interface ForwardContext {
+  training: boolean;
+  /** BN name prefix → batch mean / unbiased variance (recorded in training mode only). */
+  bnStats: Map<string, { mean: tf.Tensor1D; variance: tf.Tensor1D }>;
+}
+
+export function dropout<T extends tf.Tensor>(x: T, rate: number, ctx: ForwardContext): T {
+  return ctx.training && rate > 0 ? (tf.dropout(x, rate) as T) : x;
+}
+
+/** x [..., in] @ W [in, out] (+ b): flattened to 2-D so one (fused) matmul does it. */
+export function linear<T extends tf.Tensor>(x: T, w: tf.Tensor, b?: tf.Tensor): T {
+  const inDim = x.shape[x.rank - 1] as number;
+  const outDim = w.shape[1] as number;
+  const y = tf.fused.matMul({ a: x.reshape([-1, inDim]) as tf.Tensor2D, b: w as tf.Tensor2D, bias: b });
+  return y.reshape([...x.shape.slice(0, -1), outDim]) as T;
+}
+
+/** Linear layer by state-dict prefix (`<prefix>.weight` [in,out] engine layout, optional `<prefix>.bias`). */
+export function linearP<T extends tf.Tensor>(p: ParamGetter, prefix: string, x: T, bias = true): T {
+  return linear(x, p(`${prefix}.weight`), bias ? p(`${prefix}.bias`) : undefined);
+}
+
+/** Specs of an nn.Linear (PyTorch default init unless `std` asks for N(0, std) with zero bias). */
+export function linearSpecs(prefix: string, inDim: number, outDim: number, opts: { bias?: boolean; std?: number } = {}): ParamSpec[] {
+  const bound = torchDefaultBound(inDim);
+  const w: ParamSpec = {
+    key: `${prefix}.weight`, shape: [outDim, inDim], layout: 'linear', role: 'param',
+    init: opts.std !== undefined ? { kind: 'normal', std: opts.std } : { kind: 'uniform', bound },
+  };
+  if (opts.bias === false) return [w];
+  return [w, {
+    key: `${prefix}.bias`, shape: [outDim], layout: 'plain', role: 'param',
+    init: opts.std !== undefined ? { kind: 'const', value: 0 } : { kind: 'uniform', bound },
+  }];
+}
+
+export function hardswish<T extends tf.Tensor>(x: T): T {
+  return tf.mul(x, tf.relu6(tf.add(x, 3))).div(6) as T;
+}
+
+/** GELU, exact erf form (PyTorch nn.GELU default). */
+export function gelu<T extends tf.Tensor>(x: T): T {
+  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))) as T;
+}
+
+export function silu<T extends tf.Tensor>(x: T): T {
+  return tf.mul(x, tf.sigmoid(x)) as T;
+}
+
+/** nn.LayerNorm over the last axis (eps 1e-5, affine). */
+export function layerNorm<T extends tf.Tensor>(p: ParamGetter, prefix: string, x: T, eps = 1e-5): T {
+  const { mean, variance } = tf.moments(x, -1, true);
+  const y = tf.sub(x, mean).mul(tf.rsqrt(tf.add(variance, eps)));
+  return y.mul(p(`${prefix}.weight`)).add(p(`${prefix}.bias`)) as T;
+}
+
+export function layerNormSpecs(prefix: string, dim: number): ParamSpec[] {
+  return [
+    { key: `${prefix}.weight`, shape: [dim], layout: 'plain', role: 'param', init: { kind: 'const', value: 1 } },
+    { key: `${prefix}.bias`, shape: [dim], layout: 'plain', role: 'param', init: { kind: 'const', value: 0 } },
+  ];
+}

@@ -1,0 +1,150 @@
+/**
+ * The whole model (upstream `PredictionsWrapper`, MODEL_SPEC §3):
+ *   mel [B,128,T,1] → backbone → z [B,T/4,E] → seq_model → h [B,T/4,F]
+ *   → strong_head (Linear F→C) [B,T/4,C] (time-major; upstream returns it transposed)
+ *   → weak_head (Linear F→C) on mean_t h [B,C] (unused for SED but part of the model and its counts).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { HostTensor } from '../io/safetensors';
+import type { ForwardOutputs, ModelConfig, SeqModelType, SedModel } from './types';
+import { backboneForward, backboneLayout, backboneSpecs, type Taps } from './fmn';
+import { hostParams, ParamStore, type ParamGetter, type ParamSpec } from './params';
+import { linearP, linearSpecs, type ForwardContext } from './layers';
+import type { SeqModelDef } from './seq/types';
+import { tfModel } from './seq/tf';
+import { attModel } from './seq/att';
+import { bigruModel } from './seq/bigru';
+import { tcnModel } from './seq/tcn';
+import { mambaModel } from './seq/mamba';
+import { hybridModel } from './seq/hybrid';
+
+export const SEQ_DEFS: Record<SeqModelType, SeqModelDef> = {
+  tf: tfModel, att: attModel, bigru: bigruModel, tcn: tcnModel, mamba: mambaModel, hybrid: hybridModel,
+};
+
+export function embedDim(config: ModelConfig): number {
+  return backboneLayout(config.widthMult).embedDim;
+}
+
+/** Width F of the sequence output (= E without a sequence model). */
+export function featureDim(config: ModelConfig): number {
+  return config.seqType ? SEQ_DEFS[config.seqType].outDim(config.seqHidden) : embedDim(config);
+}
+
+/** Every parameter/buffer spec of the model in upstream state-dict order. */
+export function modelSpecs(config: ModelConfig): ParamSpec[] {
+  const E = embedDim(config);
+  const F = featureDim(config);
+  return [
+    ...backboneSpecs(config.widthMult),
+    ...(config.seqType ? SEQ_DEFS[config.seqType].specs(E, config.seqHidden) : []),
+    ...linearSpecs('strong_head', F, config.numClasses),
+    ...linearSpecs('weak_head', F, config.numClasses),
+  ];
+}
+
+export interface CreateModelOptions {
+  /** Upstream state-dict tensors (PyTorch layout); loading is strict. */
+  weights?: Map<string, HostTensor>;
+  /** Seed of the from-scratch init (default 0). */
+  seed?: number;
+}
+
+export interface ForwardOptions {
+  training?: boolean;
+  /** Collect backbone outputs `features.<k>` (NHWC) into this map (parity tests). */
+  taps?: Taps;
+}
+
+/** SedModel plus the engine-side extras (state dict export, BN running-stat update). */
+export interface EngineSedModel extends SedModel {
+  forward(mel: tf.Tensor4D, opts?: ForwardOptions): ForwardOutputs;
+  /** The upstream state dict in PyTorch layout (TCN aliases duplicated, `num_batches_tracked` as I64). */
+  stateDict(): Map<string, HostTensor>;
+  /**
+   * Apply the BatchNorm running-statistics update (momentum 0.01, unbiased batch variance) recorded by
+   * the last `forward(…, { training: true })`, as PyTorch does in train mode. Returns the number of BN
+   * layers updated (0 when nothing is pending). A second training forward replaces pending statistics.
+   */
+  applyBatchNormUpdate(): number;
+  /** Parameter getter (engine layout) by upstream key. */
+  param: ParamGetter;
+}
+
+const BN_MOMENTUM = 0.01;
+
+class Model implements EngineSedModel {
+  readonly config: ModelConfig;
+  readonly params: Map<string, tf.Variable>;
+  readonly trainable: string[];
+  private readonly store: ParamStore;
+  private pending = new Map<string, { mean: tf.Tensor1D; variance: tf.Tensor1D }>();
+
+  constructor(config: ModelConfig, opts: CreateModelOptions) {
+    this.config = config;
+    const specs = modelSpecs(config);
+    this.store = new ParamStore(specs, hostParams(specs, opts.weights, opts.seed ?? 0), opts.weights);
+    this.params = this.store.vars;
+    this.trainable = this.store.trainableNames();
+  }
+
+  param: ParamGetter = (key) => this.store.get(key);
+
+  forward(mel: tf.Tensor4D, opts: ForwardOptions = {}): ForwardOutputs {
+    if (mel.rank !== 4 || mel.shape[1] !== 128 || mel.shape[3] !== 1) {
+      throw new Error(`model ${this.config.name}: mel input must be [B,128,T,1], got [${mel.shape}]`);
+    }
+    const ctx: ForwardContext = { training: !!opts.training, bnStats: new Map() };
+    const p = this.store.get;
+    const embedding = backboneForward(p, this.config.widthMult, mel, ctx, opts.taps);
+    let projected: tf.Tensor3D | undefined;
+    let seq: tf.Tensor3D | undefined;
+    if (this.config.seqType) {
+      ({ projected, seq } = SEQ_DEFS[this.config.seqType].forward(p, embedDim(this.config), this.config.seqHidden, embedding, ctx));
+    }
+    const h = seq ?? embedding;
+    const strongLogits = linearP(p, 'strong_head', h);
+    const weakLogits = linearP(p, 'weak_head', tf.mean(h, 1) as tf.Tensor2D);
+    if (ctx.training) {
+      this.disposePending();
+      this.pending = ctx.bnStats;
+    }
+    return { embedding, projected, seq, strongLogits, weakLogits };
+  }
+
+  applyBatchNormUpdate(): number {
+    const n = this.pending.size;
+    for (const [prefix, { mean, variance }] of this.pending) {
+      for (const [key, batch] of [[`${prefix}.running_mean`, mean], [`${prefix}.running_var`, variance]] as const) {
+        const v = this.params.get(key)!;
+        v.assign(tf.tidy(() => tf.add(tf.mul(v, 1 - BN_MOMENTUM), tf.mul(batch, BN_MOMENTUM))));
+      }
+      const counter = `${prefix}.num_batches_tracked`;
+      this.store.counters.set(counter, (this.store.counters.get(counter) ?? 0) + 1);
+    }
+    this.disposePending();
+    return n;
+  }
+
+  private disposePending(): void {
+    for (const { mean, variance } of this.pending.values()) {
+      mean.dispose();
+      variance.dispose();
+    }
+    this.pending = new Map();
+  }
+
+  stateDict(): Map<string, HostTensor> {
+    return this.store.stateDict();
+  }
+
+  dispose(): void {
+    this.disposePending();
+    this.store.dispose();
+  }
+}
+
+/** Build a model: upstream init (seeded) without weights, strict load with weights. */
+export function createModel(config: ModelConfig, opts: CreateModelOptions = {}): EngineSedModel {
+  return new Model(config, opts);
+}
