@@ -38,7 +38,8 @@ export function toNotebookOutputs(outputs: CellOutput[]): vscode.NotebookCellOut
     if (o.mime === 'text/plain' && o.stream) {
       if (lastStream && lastStream !== o.stream) flush();
       lastStream = o.stream;
-      streamText += o.data;
+      // Each engine text chunk is one console call (no trailing newline), so chunks are lines.
+      streamText = streamText ? `${streamText}\n${o.data}` : o.data;
       continue;
     }
     flush();
