@@ -93,7 +93,7 @@ export class JobQueue {
             (err: unknown) => {
               if (controller.signal.aborted) {
                 this.finish(job, 'cancelled');
-                reject(new CancelledError(`${kind}: job ${info.id} (${title}) was cancelled`));
+                reject(err instanceof CancelledError ? err : new CancelledError(`${kind}: job ${info.id} (${title}) was cancelled`));
               } else {
                 this.finish(job, 'failed', (err as Error)?.message ?? String(err));
                 reject(err);

@@ -27,13 +27,19 @@ export function ensureEngineBuilt(): string {
   return ENGINE_JS;
 }
 
-/** True while a process with this pid exists. */
+/** True while a process with this pid exists and is not a zombie waiting for its (new) parent to reap it. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) S …" — state Z means it has already terminated.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return process.platform !== 'linux';
   }
 }
 
