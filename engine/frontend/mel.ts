@@ -102,7 +102,7 @@ export function computeMel(waveforms: tf.Tensor2D, opts: { fminHz?: number; fmax
     const needed = rows * MEL.hop;
     let body = tf.slice(padded, [0, WIN_OFFSET], [batch, Math.min(available, needed)]);
     if (available < needed) body = tf.pad(body, [[0, 0], [0, needed - available]]);
-    const grid = tf.reshape(body, [batch, rows, MEL.hop]);
+    const grid = tf.reshape(body, [batch, rows, MEL.hop]) as tf.Tensor3D;
     const parts: tf.Tensor3D[] = [];
     for (let r = 0; r < ROWS_PER_WINDOW; r++) {
       const width = r === ROWS_PER_WINDOW - 1 ? LAST_ROW_USED : MEL.hop;
