@@ -106,11 +106,11 @@ export class RollPanel {
     for (let i = first; i <= last; i++) {
       const cls = this.rows[i];
       const y = i * ROW_H - scroll;
-      if (b > a) this.heat.draw(ctx, a, b, { x: xOf(a), y: y + 1, w: xOf(b) - xOf(a), h: ROW_H - 2 }, cls, 1, span / this.data.hop > p.w);
+      if (b > a) this.heat.draw(ctx, a, b, { x: xOf(a), y: y + 1, w: xOf(b) - xOf(a), h: ROW_H - 2 }, cls, 1, false); // smoothing would bleed neighbouring class rows into this one
       ctx.fillStyle = colors.fg;
       ctx.textAlign = 'right';
       ctx.fillText(fit(ctx, this.data.classes[cls], LABEL_W - 8), LABEL_W - 6, y + ROW_H / 2);
-      ctx.lineWidth = 1.5;
+      ctx.lineWidth = 2;
       for (const e of this.events[cls] ?? []) {
         if (e.offset < t0 || e.onset > t1) continue;
         const x0 = Math.max(p.x, xOf(e.onset));
@@ -118,9 +118,10 @@ export class RollPanel {
         ctx.fillStyle = withAlpha(eventColor, 0.35);
         ctx.fillRect(x0, y + 3, Math.max(1, x1 - x0), ROW_H - 6);
         ctx.strokeStyle = eventColor;
-        ctx.strokeRect(x0 + 0.5, y + 3.5, Math.max(1, x1 - x0 - 1), ROW_H - 7);
+        ctx.strokeRect(x0 + 1, y + 4, Math.max(1, x1 - x0 - 2), ROW_H - 8);
       }
       ctx.setLineDash([3, 2]);
+      ctx.lineWidth = 1.5;
       ctx.strokeStyle = gtColor;
       for (const g of this.gtByClass[cls]) {
         if (g.offset < t0 || g.onset > t1) continue;

@@ -101,7 +101,7 @@ export class SpectrogramPanel {
     let ticks = this.spec.kind === 'mel' && lo > 0 ? logTicks(lo, hi) : niceTicks(lo, hi, Math.max(2, Math.floor(p.h / 30)));
     const minGap = 14;
     const yOf = (hz: number) => p.y + p.h - ((rowOfHz(freqs, hz) + 0.5) / this.spec.rows) * p.h;
-    ticks = ticks.filter((hz, i, arr) => i === 0 || yOf(arr[i - 1]) - yOf(hz) >= minGap);
+    ticks = ticks.filter((hz) => yOf(hz) <= p.y + p.h - 5).filter((hz, i, arr) => i === 0 || yOf(arr[i - 1]) - yOf(hz) >= minGap);
     ctx.strokeStyle = colors.muted;
     ctx.fillStyle = colors.fg;
     ctx.font = colors.font;
