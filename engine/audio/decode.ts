@@ -112,12 +112,13 @@ export async function decodeAudio(
 /**
  * Stream a file as consecutive chunks of exactly chunkSeconds·sampleRate mono samples (defaults
  * 10 s at 16 kHz), the last one zero-padded, as the reference's inference does. A file with no
- * samples yields no chunk. Warnings found while decoding go to `opts.onWarning` (default: a
- * Node process warning) once the stream has ended.
+ * samples yields no chunk. Once the stream has ended, warnings found while decoding go to
+ * `opts.onWarning` (default: a Node process warning) and the file's AudioInfo (as `probeAudio`
+ * would report it, without a second decoding pass) to `opts.onInfo`.
  */
 export async function* streamChunks(
   file: string,
-  opts: { chunkSeconds?: number; sampleRate?: number; onWarning?: (message: string) => void } = {},
+  opts: { chunkSeconds?: number; sampleRate?: number; onWarning?: (message: string) => void; onInfo?: (info: AudioInfo) => void } = {},
 ): AsyncGenerator<AudioChunk> {
   const sampleRate = opts.sampleRate ?? DEFAULT_SAMPLE_RATE;
   const chunkSeconds = opts.chunkSeconds ?? DEFAULT_CHUNK_SECONDS;
@@ -126,7 +127,7 @@ export async function* streamChunks(
   if (!(chunkSeconds > 0) || chunkSamples < 1) throw new AudioDecodeError(file, `invalid chunk length ${chunkSeconds} s (must be > 0)`);
   const source = await openAudio(file);
   const assembler = new ChunkAssembler(chunkSamples, chunkSeconds);
-  const stats = { channels: 0, frames: 0, rate: 0 };
+  const stats = { channels: source.layout?.channels ?? 0, frames: 0, rate: source.layout?.sampleRate ?? 0 };
   for await (const piece of monoResampled(source, sampleRate, stats)) {
     for (const chunk of assembler.push(piece)) yield chunk;
   }
@@ -134,4 +135,5 @@ export async function* streamChunks(
   if (last) yield last;
   const warn = opts.onWarning ?? ((message: string) => process.emitWarning(message, 'AudioDecodeWarning'));
   for (const w of source.warnings) warn(`${file}: ${w}`);
+  opts.onInfo?.(infoOf(source, stats.rate, stats.channels, stats.frames));
 }

@@ -4,5 +4,6 @@ import { register as info } from './info';
 import { register as serve } from './serve';
 import { register as convert } from './convert';
 import { register as pull } from './pull';
+import { register as mel } from './mel';
 
-export const commands: Array<(program: Command) => void> = [info, serve, convert, pull];
+export const commands: Array<(program: Command) => void> = [info, serve, convert, pull, mel];
