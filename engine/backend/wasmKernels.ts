@@ -81,7 +81,7 @@ export function conv2dBackpropFilterImpl(x: tf.Tensor4D, dy: tf.Tensor4D, filter
  * kernel would transpose the reduced axes to the end first).
  */
 export function depthwiseBackpropFilterImpl(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number], strides: number | [number, number], pad: Pad, dimRoundingMode?: RoundingMode): tf.Tensor4D {
-  return tf.tidy(() => {
+  return tf.tidy((): tf.Tensor4D => {
     const [kh, kw, c, mult] = filterShape;
     if (mult !== 1) throw new Error(`DepthwiseConv2dNativeBackpropFilter on wasm: channel multiplier ${mult} is not supported (only 1)`);
     const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode, true, 'channelsLast');
@@ -117,7 +117,7 @@ export function depthwiseBackpropInputImpl(inputShape: [number, number, number, 
       // Insert stride−1 zeros after every row/col via a padded extra axis, then drop the trailing zeros.
       const expanded = tf.reshape(dy, [n, oh, 1, ow, 1, c]);
       const spread = tf.pad(expanded, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
-      d = tf.slice(tf.reshape(spread, [n, oh * sh, ow * sw, c]), [0, 0, 0, 0], [-1, (oh - 1) * sh + 1, (ow - 1) * sw + 1, -1]);
+      d = tf.slice(tf.reshape(spread, [n, oh * sh, ow * sw, c]) as tf.Tensor4D, [0, 0, 0, 0], [-1, (oh - 1) * sh + 1, (ow - 1) * sw + 1, -1]);
     }
     const lead = (k: number, p: number) => k - 1 - p;
     const top = lead(kh, info.padInfo.top);
@@ -172,7 +172,7 @@ const KERNELS: tf.KernelConfig[] = [
     kernelFunc: ({ inputs, backend, attrs }) => {
       const a = attrs as unknown as ConvGradAttrs;
       if (a.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter on wasm: only NHWC is supported');
-      return withInputs([inputs.x, inputs.dy], backend, (x, dy) => conv2dBackpropFilterImpl(x, dy, a.filterShape!, a.strides, a.pad, a.dimRoundingMode));
+      return withInputs([inputs.x!, inputs.dy!], backend, (x, dy) => conv2dBackpropFilterImpl(x, dy, a.filterShape!, a.strides, a.pad, a.dimRoundingMode));
     },
   },
   {
@@ -181,7 +181,7 @@ const KERNELS: tf.KernelConfig[] = [
     kernelFunc: ({ inputs, backend, attrs }) => {
       const a = attrs as unknown as ConvGradAttrs;
       checkUnitDilations('DepthwiseConv2dNativeBackpropFilter', a.dilations);
-      return withInputs([inputs.x, inputs.dy], backend, (x, dy) => depthwiseBackpropFilterImpl(x, dy, a.filterShape!, a.strides, a.pad, a.dimRoundingMode));
+      return withInputs([inputs.x!, inputs.dy!], backend, (x, dy) => depthwiseBackpropFilterImpl(x, dy, a.filterShape!, a.strides, a.pad, a.dimRoundingMode));
     },
   },
   {
@@ -190,7 +190,7 @@ const KERNELS: tf.KernelConfig[] = [
     kernelFunc: ({ inputs, backend, attrs }) => {
       const a = attrs as unknown as ConvGradAttrs;
       checkUnitDilations('DepthwiseConv2dNativeBackpropInput', a.dilations);
-      return withInputs([inputs.dy, inputs.filter], backend, (dy, filter) => depthwiseBackpropInputImpl(a.inputShape!, dy, filter, a.strides, a.pad, a.dimRoundingMode));
+      return withInputs([inputs.dy!, inputs.filter!], backend, (dy, filter) => depthwiseBackpropInputImpl(a.inputShape!, dy, filter, a.strides, a.pad, a.dimRoundingMode));
     },
   },
 ];
