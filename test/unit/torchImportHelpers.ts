@@ -84,3 +84,30 @@ export function torchZip(pickle: Uint8Array, storages: Record<string, Uint8Array
 export function bytesOf(a: ArrayBufferView): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
+
+/**
+ * A torch.save zip of a state dict, one storage per tensor (F32 → FloatStorage, I64 → LongStorage),
+ * except that keys mapped to the same `shareWith` key reuse its storage, as torch does for tensors that
+ * are one object (TCN's `conv1.*` ≡ `net.0.*`).
+ */
+export function torchZipFromStateDict(
+  tensors: Map<string, { shape: number[]; data: ArrayBufferView & { length: number } }>,
+  shareWith: (key: string) => string | undefined = () => undefined,
+): Uint8Array {
+  const fakes: FakeTensor[] = [];
+  const storages: Record<string, Uint8Array> = {};
+  const keyOf = new Map<string, string>();
+  for (const [name, t] of tensors) {
+    const twin = shareWith(name);
+    let storageKey = twin !== undefined ? keyOf.get(twin) : undefined;
+    if (storageKey === undefined) {
+      storageKey = String(Object.keys(storages).length);
+      storages[storageKey] = bytesOf(t.data);
+    }
+    keyOf.set(name, storageKey);
+    const stride = t.shape.map((_, i) => t.shape.slice(i + 1).reduce((a, b) => a * b, 1));
+    const storageType = t.data instanceof BigInt64Array ? 'LongStorage' : 'FloatStorage';
+    fakes.push({ name, storageType, storageKey, storageNumel: t.data.length, offset: 0, shape: t.shape, stride });
+  }
+  return torchZip(stateDictPickle(fakes), storages, 'checkpoint');
+}
