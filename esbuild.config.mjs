@@ -7,7 +7,13 @@ const watch = process.argv.includes('--watch');
 const common = { bundle: true, sourcemap: true, logLevel: 'warning', legalComments: 'none' };
 
 // Native or optional packages stay outside the bundle and are loaded lazily at run time.
-const engineExternals = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', 'webgpu', 'onnxruntime-node', 'esbuild'];
+// @audio/decode registers optional codecs through dynamic imports; the ones not installed stay external,
+// so opening such a format fails at run time with a clear message instead of failing the build.
+const audioDecodeSrc = 'node_modules/@audio/decode/audio-decode.js';
+const missingCodecs = fs.existsSync(audioDecodeSrc)
+  ? [...fs.readFileSync(audioDecodeSrc, 'utf8').matchAll(/import\('(@audio\/decode-[\w-]+)'\)/g)].map((m) => m[1]).filter((p) => !fs.existsSync(`node_modules/${p}`))
+  : [];
+const engineExternals = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', 'webgpu', 'onnxruntime-node', 'esbuild', ...missingCodecs];
 
 const renderers = fs.existsSync('renderers')
   ? fs.readdirSync('renderers').filter((f) => /^[a-zA-Z]+\.ts$/.test(f) && f !== 'common.ts').map((f) => `renderers/${f}`)
@@ -25,6 +31,9 @@ for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-
   fs.mkdirSync('dist', { recursive: true });
   fs.copyFileSync(`node_modules/@tensorflow/tfjs-backend-wasm/dist/${f}`, `dist/${f}`);
 }
+
+// Shipped assets (the bundled default model) sit beside the engine bundle.
+if (fs.existsSync('engine/assets')) fs.cpSync('engine/assets', 'dist/assets', { recursive: true });
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();

@@ -323,26 +323,35 @@ export const ScoresRequest = new RequestType<ScoresParams, ScoresResult, void>('
 // ─────────────────────────────────────────────── evaluation
 
 export interface EvaluateParams extends WorkDoneParams {
-  /** Folder of per-file score TSVs/safetensors (from `sed/scores`), or a model + audio folder to score first. */
-  scores?: string;
-  model?: string;
-  audioDir?: string;
+  /** Folder of `<audio_id>.tsv` DCASE score tables (onset, offset, one column per class), e.g. from `sed/scores`. */
+  scoresDir: string;
   /** Ground truth TSV (filename, onset, offset, event_label). */
   groundTruth: string;
-  /** Durations TSV (filename, duration). */
-  durations: string;
-  /** PSDS scenario; default the DCASE 2022+ scenario 1. */
-  scenario?: 'psds1' | 'psds2';
-  /** Folder to write the PSD-ROC curves (safetensors) and a metrics JSON. */
-  outDir?: string;
+  /** Durations TSV (filename, duration); default: the score tables' spans. */
+  durations?: string;
+  /**
+   * Evaluator options (engine/eval `EvaluateOptions`): `psds1` / `psds2` / `intersectionF1` / `collarF1`
+   * parameter overrides (false skips one), `dropClassesWithoutGroundTruth`, `mergeConnectedEvents`.
+   */
+  options?: Record<string, unknown>;
+  /** Where to write the full result JSON (curves, per-class values); default: a file in cacheDir. */
+  out?: string;
 }
 export interface EvaluateResult {
-  psds: number;
-  scenario: string;
-  /** Other metrics the evaluator produced (F1, per-class). */
-  metrics: Record<string, number>;
-  /** Files written (curves, metrics). */
-  files: string[];
+  /** PSDS of scenario 1 / 2 (absent when skipped). */
+  psds1?: number;
+  psds2?: number;
+  /** Macro F1 (intersection-based / collar-based) at the default operating point. */
+  intersectionF1?: number;
+  collarF1?: number;
+  /** Per-class PSDS1 (one number per class: small). */
+  perClassPsds1?: Record<string, number>;
+  classes: string[];
+  droppedClasses: string[];
+  audioFiles: number;
+  datasetDurationSeconds: number;
+  /** The full evaluation JSON (PSD-ROC curves as arrays live here, never in the response). */
+  file: string;
 }
 export const EvaluateRequest = new RequestType<EvaluateParams, EvaluateResult, void>('sed/evaluate');
 
@@ -391,8 +400,11 @@ export interface ProfileParams extends WorkDoneParams {
   time?: boolean;
   /** Input length in seconds (default 10). */
   seconds?: number;
+  /** Timed forward passes per model after one warm-up (default 3; the median is reported). */
+  repeats?: number;
 }
 export interface ProfileRow {
+  /** Canonical architecture name. */
   name: string;
   params: number;
   macs: number;

@@ -4,7 +4,10 @@
  */
 import * as util from 'node:util';
 import { register as registerCore } from './handlers/core';
+import { register as registerEvaluate } from './handlers/evaluate';
 import { register as registerKernel } from './handlers/kernel';
+import { register as registerMel } from './handlers/mel';
+import { register as registerProfile } from './handlers/profile';
 import { EngineServer } from './server';
 import { createServerConnection, installProcessGuards, type Transport } from './transport';
 
@@ -32,6 +35,9 @@ export function runServer(transport: Transport): Promise<number> {
     };
     registerCore(server, end);
     registerKernel(server);
+    registerMel(server);
+    registerProfile(server);
+    registerEvaluate(server);
     // The client vanished (its end of the pipe closed, or the IPC channel dropped): stop, leave no orphan.
     connection.onClose(() => end(server.shuttingDown ? 0 : 1));
     if (transport === 'node-ipc') process.on('disconnect', () => end(1));
