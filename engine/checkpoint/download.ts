@@ -96,7 +96,8 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
       complete = true;
       break;
     }
-    const headers: Record<string, string> = {};
+    // identity: sizes and ranges must refer to the file's bytes, not a compressed transfer.
+    const headers: Record<string, string> = { 'Accept-Encoding': 'identity' };
     if (have > 0) {
       headers.Range = `bytes=${have}-`;
       if (meta.validator) headers['If-Range'] = meta.validator;

@@ -325,14 +325,13 @@ export function unpickle(data: Uint8Array, label: string): PickleValue {
         stack.push(callGlobal(cls, args, 'NEWOBJ_EX'));
         break;
       }
-      case 0x62: { // BUILD: only a no-op state or dict state on a dict is meaningful for plain data
+      case 0x62: { // BUILD
+        // On a dict, BUILD sets Python *attributes*, not items: `state_dict()` pickles its `_metadata`
+        // (module versions) this way. Attributes carry no tensors, so they are dropped.
         const state = pop();
         const obj = top();
         if (state === null || (state instanceof Map && state.size === 0)) break;
-        if (obj instanceof Map && state instanceof Map) {
-          for (const [k, v] of state) obj.set(k, v);
-          break;
-        }
+        if (obj instanceof Map && state instanceof Map) break;
         throw new Error(`${label}: refusing to load: BUILD (object state) at byte ${at} on a non-dict object`);
       }
       case 0x51: stack.push(persistentLoad(pop(), label)); break; // BINPERSID

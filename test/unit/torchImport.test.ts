@@ -77,6 +77,21 @@ describe('torch .pt import: dtypes, strides, offsets', () => {
     assert.deepEqual([...tensors.get('bcast')!.data], [3.5, 4.5, 3.5, 4.5]);
   });
 
+  it('reads torch.save(model.state_dict()) pickles: OrderedDict with `_metadata` attributes via BUILD', () => {
+    // OrderedDict() → SETITEMS (tensors) → BUILD {'_metadata': OrderedDict([('', {'version': 1})])}, as pickle writes it.
+    const w = new PickleWriter().proto().global('collections', 'OrderedDict').emptyTuple().reduce().mark();
+    w.str('w').global('torch._utils', '_rebuild_tensor_v2').mark();
+    w.mark().str('storage').global('torch', 'FloatStorage').str('0').str('cpu').int(2).tuple().binpersid();
+    w.int(0).ints([2]).ints([1]).newFalse().global('collections', 'OrderedDict').emptyTuple().reduce().tuple().reduce();
+    w.setitems();
+    w.emptyDict().str('_metadata').global('collections', 'OrderedDict').emptyTuple().reduce();
+    w.str('').emptyDict().str('version').int(1).setitem().setitem().setitem().build().stop();
+    const zip = torchZip(w.done(), { 0: bytesOf(Float32Array.of(1, 2)) });
+    const { tensors } = parseTorchStateDict(zip, 'sd.pt');
+    assert.deepEqual([...tensors.keys()], ['w']);
+    assert.deepEqual([...tensors.get('w')!.data], [1, 2]);
+  });
+
   it('honours a big-endian byteorder record', () => {
     const be = new Uint8Array(8);
     new DataView(be.buffer).setFloat32(0, 1.25, false);

@@ -22,6 +22,7 @@ export class PickleWriter {
   tuple(): this { return this.bytes(0x74); }
   tuple1(): this { return this.bytes(0x85); }
   setitems(): this { return this.bytes(0x75); }
+  setitem(): this { return this.bytes(0x73); }
   reduce(): this { return this.bytes(0x52); }
   build(): this { return this.bytes(0x62); }
   newFalse(): this { return this.bytes(0x89); }
