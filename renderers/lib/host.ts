@@ -92,8 +92,9 @@ export function createRenderer(kind: RendererKind): ActivationFunction {
             view.dispose();
             return;
           }
+          // The signal only cancels this render: VS Code aborts it when a newer render of the same
+          // output starts, and the finished view must survive that to be updated in place.
           entry.view = view;
-          signal.addEventListener('abort', () => { if (entries.get(item.id) === entry) disposeEntry(item.id); }, { once: true });
         } catch (err) {
           if (signal.aborted) return;
           showError(root, kind.name, item.mime, err);

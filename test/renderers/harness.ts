@@ -29,17 +29,22 @@ body { margin: 0; padding: 12px; width: 976px;
 </style></head><body><script type="module">
 const apis = new Map();
 const controllers = new Map();
+const msgSubs = new Map();
+// Like NotebookRendererMessaging.postMessage from the extension.
+window.sedSend = (name, msg) => { for (const fn of msgSubs.get(name) ?? []) fn(msg); return (msgSubs.get(name) ?? new Set()).size; };
 window.sedMessages = [];
 async function api(name) {
   if (!apis.has(name)) {
     const mod = await import('/r/' + name + '.js');
     const state = new Map();
+    const subs = new Set();
+    msgSubs.set(name, subs);
     const ctx = {
       workspace: { isTrusted: true },
       getState: () => state.get(name), setState: (v) => state.set(name, v),
       getRenderer: async () => undefined,
       postMessage: (m) => window.sedMessages.push(m),
-      onDidReceiveMessage: () => ({ dispose() {} }),
+      onDidReceiveMessage: (fn) => { subs.add(fn); return { dispose: () => subs.delete(fn) }; },
     };
     apis.set(name, await mod.activate(ctx));
   }
@@ -50,7 +55,8 @@ function outputItem(id, mime, bytes) {
   return { id, mime, metadata: {}, data: () => bytes, text, json: () => JSON.parse(text()), blob: () => new Blob([bytes], { type: mime }) };
 }
 // Render fixture 'key' (bytes served at /f/key) as output 'id' of MIME 'mime' into the cell div 'id'.
-window.sedRender = async (name, id, mime, key) => {
+// abortNow: abort the signal right after calling renderOutputItem (a render cancelled mid-way).
+window.sedRender = async (name, id, mime, key, abortNow) => {
   const bytes = new Uint8Array(await (await fetch('/f/' + key)).arrayBuffer());
   let el = document.getElementById(id);
   if (!el) { el = document.createElement('div'); el.id = id; el.className = 'cell'; document.body.append(el); }
@@ -58,12 +64,15 @@ window.sedRender = async (name, id, mime, key) => {
   const ac = new AbortController();
   controllers.set(id, ac);
   const t = performance.now();
-  await (await api(name)).renderOutputItem(outputItem(id, mime, bytes), el, ac.signal);
+  const r = await api(name);
+  const done = r.renderOutputItem(outputItem(id, mime, bytes), el, ac.signal);
+  if (abortNow) ac.abort();
+  await done;
   return performance.now() - t;
 };
 window.sedDispose = async (name, id) => (await api(name)).disposeOutputItem(id);
 window.sedAbort = (id) => controllers.get(id)?.abort();
-window.sedLive = () => { let l = 0, f = 0; for (const r of window.__sedResources ?? []) { l += r.listeners; f += r.pendingFrames; } return { resources: (window.__sedResources ?? new Set()).size, listeners: l, frames: f }; };
+window.sedLive = () => { let l = 0, f = 0; for (const r of window.__sedResources ?? []) { l += r.listeners; f += r.pendingFrames; } let m = 0; for (const s of msgSubs.values()) m += s.size; return { resources: (window.__sedResources ?? new Set()).size, listeners: l + m, frames: f }; };
 window.sedReady = true;
 </script></body></html>`;
 
@@ -72,7 +81,7 @@ export interface Harness {
   /** Register fixture bytes (or a JSON value) under `key`. */
   fixture(key: string, data: Uint8Array | object): void;
   /** Render fixture `key` as output `id`; resolves with the in-page render time in ms. */
-  render(name: string, id: string, mime: string, key: string): Promise<number>;
+  render(name: string, id: string, mime: string, key: string, abortNow?: boolean): Promise<number>;
   dispose(name: string, id: string): Promise<void>;
   live(): Promise<{ resources: number; listeners: number; frames: number }>;
   screenshot(id: string, file: string): Promise<Buffer>;
@@ -126,7 +135,7 @@ export async function openHarness(): Promise<Harness> {
     fixture(key, data) {
       fixtures.set(key, data instanceof Uint8Array ? data : Buffer.from(JSON.stringify(data)));
     },
-    render: (name, id, mime, key) => w().evaluate(([n, i, m, k]) => (window as any).sedRender(n, i, m, k), [name, id, mime, key]),
+    render: (name, id, mime, key, abortNow = false) => w().evaluate(([n, i, m, k, a]) => (window as any).sedRender(n, i, m, k, a), [name, id, mime, key, abortNow] as const),
     dispose: (name, id) => w().evaluate(([n, i]) => (window as any).sedDispose(n, i), [name, id]),
     live: () => w().evaluate(() => (window as any).sedLive()),
     screenshot: (id, file) => w().locator(`#${id}`).screenshot({ path: path.join(ARTIFACTS, file) }),
