@@ -38,7 +38,7 @@ export const activate = createRenderer({
       result?.finalize();
       result = undefined;
       chart.replaceChildren();
-      const r = await embed(chart, spec(data.rows, m, themeColors(root), Math.max(360, (root.clientWidth || 640) - 140)), {
+      const r = await embed(chart, spec(data.rows, m, themeColors(root), Math.max(360, (root.clientWidth || 640) - 200)), {
         actions: false, renderer: 'svg', ast: true, expr: expressionInterpreter, tooltip: { theme: 'dark' },
       });
       if (signal.aborted) r.finalize();

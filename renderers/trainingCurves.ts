@@ -93,7 +93,7 @@ export const activate = createRenderer({
             if (isFinite(v) && (!yLog || v > 0) && rows.length <= 200) svgEl('circle', { cx: f.x(ep[j]).toFixed(2), cy: f.y(v).toFixed(2), r: 2.2, fill: color, 'data-series': keys[i] }, f.plot);
           });
           if (keys.length > 1) {
-            svgEl('text', { x: f.box.x + f.box.w - 4, y: f.box.y + 12 + i * 13, 'text-anchor': 'end', fill: color }, f.svg).textContent = labels[i];
+            svgEl('text', { x: f.box.x + f.box.w - 4, y: f.box.y + 12 + i * 13, 'text-anchor': 'end', style: `fill:${color}` }, f.svg).textContent = labels[i];
           }
         });
       };
