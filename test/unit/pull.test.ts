@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readCheckpointConfig, readCheckpointWeights } from '../../engine/checkpoint';
-import { listPulledModels, pullModel } from '../../engine/checkpoint/pull';
+import { defaultCacheDir, listPulledModels, pullModel } from '../../engine/checkpoint/pull';
 import { RELEASES, releaseUrl, resolveRelease } from '../../engine/checkpoint/releases';
 import { main } from '../../engine/cli/main';
 import { PARITY_DIR } from '../helpers/paths';
@@ -127,6 +127,31 @@ describe('pull: download + convert into the cache (loopback HTTP)', () => {
     // The right size and checksum but the wrong architecture for the name: the converter names the key.
     server.files.set('/fmn10_strong.pt', { body: PT });
     await assert.rejects(pullModel('fmn10_strong', { cacheDir: cache, baseUrl: base }), /fmn10_strong\.pt: tensor 'strong_head\.weight' has shape \[447, 256\] but model fmn10 with 447 classes expects \[447, 960\]/);
+  });
+
+  it('reconverts from the kept .pt without downloading when the checkpoint folder is gone', async () => {
+    server.files.set(`/${RELEASE}.pt`, { body: PT });
+    const first = await pullModel(RELEASE, { cacheDir: cache, baseUrl: base });
+    fs.rmSync(first.dir, { recursive: true });
+    assert.deepEqual(listPulledModels(cache), []);
+    const again = await pullModel(RELEASE, { cacheDir: cache, baseUrl: base });
+    assert.equal(server.requests(`/${RELEASE}.pt`).length, 1);
+    assert.equal(again.sha256, PT_SHA);
+    readCheckpointWeights(again.dir);
+    assert.equal(listPulledModels(cache).length, 1);
+  });
+
+  it('uses $SED_CACHE_DIR, else ~/.cache/sed-studio/models', () => {
+    const saved = process.env.SED_CACHE_DIR;
+    try {
+      process.env.SED_CACHE_DIR = cache;
+      assert.equal(defaultCacheDir(), cache);
+      delete process.env.SED_CACHE_DIR;
+      assert.equal(defaultCacheDir(), path.join(os.homedir(), '.cache', 'sed-studio', 'models'));
+    } finally {
+      if (saved === undefined) delete process.env.SED_CACHE_DIR;
+      else process.env.SED_CACHE_DIR = saved;
+    }
   });
 
   it('sed pull prints progress on stderr and the result on stdout; sed pull --list shows the cache', async () => {
