@@ -37,7 +37,7 @@ export interface LoadedCheckpoint {
 }
 
 /** The model configuration a checkpoint config describes (head size = number of classes). */
-export function modelConfigOf(config: CheckpointConfig, file: string): ModelConfig {
+export function modelConfigOf(config: Pick<CheckpointConfig, 'model' | 'classes'>, file: string): ModelConfig {
   try {
     return parseModelName(config.model, config.classes.length);
   } catch (err) {
@@ -112,12 +112,13 @@ export function modelTensors(model: EngineSedModel): Map<string, HostTensor> {
 }
 
 /**
- * Writes `tensors` (already checked to fit `modelName` with `meta.classes`) as a checkpoint folder.
- * Used by `saveCheckpoint` and by the `.pt` converter, which has host tensors and no tfjs model.
+ * Writes host tensors (PyTorch layout, our key names) as a checkpoint folder, after checking they are
+ * exactly what `modelName` with `meta.classes.length` classes needs. Used by `saveCheckpoint` and by
+ * the `.pt` converter, which has host tensors and no tfjs model.
  */
 export function writeCheckpoint(dir: string, modelName: string, tensors: Map<string, HostTensor>, meta: CheckpointMeta): CheckpointConfig {
   const base = buildConfig(modelName, meta);
-  const mc = modelConfigOf({ ...base, weights: { file: WEIGHTS_FILE, bytes: 0, sha256: '' } }, dir);
+  const mc = modelConfigOf(base, dir);
   checkTensorsFit(tensors, weightShapes(mc), `${dir}: model to save`, `model ${modelName} with ${meta.classes.length} classes`);
   const weightsBytes = serializeSafetensors(tensors, { format: 'pt', model: modelName });
   const config: CheckpointConfig = { ...base, weights: { file: WEIGHTS_FILE, bytes: weightsBytes.length, sha256: sha256(weightsBytes) } };

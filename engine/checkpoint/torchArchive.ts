@@ -76,9 +76,9 @@ function gather(storage: HostTensor['data'], ref: TensorRef, name: string, label
   const { shape, stride, offset } = ref;
   if (shape.length !== stride.length) throw new Error(`${label}: tensor '${name}' has ${shape.length} sizes but ${stride.length} strides`);
   const count = shape.reduce((a, b) => a * b, 1);
-  // The largest element index the view touches must lie inside the storage.
-  const last = count === 0 ? offset : offset + shape.reduce((acc, s, i) => acc + (s - 1) * stride[i], 0);
-  if (offset < 0 || last >= storage.length + (count === 0 ? 1 : 0)) {
+  // Every element index the view touches (offset + Σ i_d·stride_d) must lie inside the storage.
+  const last = offset + shape.reduce((acc, s, i) => acc + (s - 1) * stride[i], 0);
+  if (offset < 0 || stride.some((s) => s < 0) || (count > 0 && last >= storage.length)) {
     throw new Error(`${label}: tensor '${name}' [${shape}] (offset ${offset}, stride [${stride}]) reaches past its storage of ${storage.length} elements`);
   }
   const Ctor = storage.constructor as new (n: number) => HostTensor['data'];
