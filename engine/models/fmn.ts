@@ -125,6 +125,7 @@ export function backboneSpecs(widthMult: number): ParamSpec[] {
 
 interface ConvOpts {
   strides: [number, number];
+  /** Symmetric zero padding of both spatial axes. */
   pad: number;
   depthwise: boolean;
   act: Act | 'linear';
@@ -139,6 +140,8 @@ function applyAct(x: tf.Tensor4D, act: Act | 'linear'): tf.Tensor4D {
 /** Conv (no bias) → BatchNorm → activation. */
 function convBn(p: ParamGetter, convKey: string, bnPrefix: string, x: tf.Tensor4D, o: ConvOpts, ctx: ForwardContext): tf.Tensor4D {
   const w = p(convKey) as tf.Tensor4D;
+  // Explicit padding: tfjs derives the output width of a numeric pad from the *height* stride.
+  const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [o.pad, o.pad], [o.pad, o.pad], [0, 0]];
   const gamma = p(`${bnPrefix}.weight`);
   const beta = p(`${bnPrefix}.bias`);
   if (!ctx.training) {
@@ -147,11 +150,12 @@ function convBn(p: ParamGetter, convKey: string, bnPrefix: string, x: tf.Tensor4
     const bias = tf.sub(beta, tf.mul(p(`${bnPrefix}.running_mean`), s));
     const fusedAct = o.act === 'relu' ? 'relu' : 'linear';
     const y = o.depthwise
-      ? tf.fused.depthwiseConv2d({ x, filter: tf.mul(w, s.reshape([-1, 1])) as tf.Tensor4D, strides: o.strides, pad: o.pad, bias, activation: fusedAct })
-      : tf.fused.conv2d({ x, filter: tf.mul(w, s) as tf.Tensor4D, strides: o.strides, pad: o.pad, bias, activation: fusedAct });
+      // fused.depthwiseConv2d's typing omits explicit padding, which its kernels (cpu, wasm) do accept.
+      ? tf.fused.depthwiseConv2d({ x, filter: tf.mul(w, s.reshape([-1, 1])) as tf.Tensor4D, strides: o.strides, pad: pad as unknown as number, bias, activation: fusedAct })
+      : tf.fused.conv2d({ x, filter: tf.mul(w, s) as tf.Tensor4D, strides: o.strides, pad, bias, activation: fusedAct });
     return o.act === 'hardswish' ? hardswish(y) : y;
   }
-  const y = o.depthwise ? tf.depthwiseConv2d(x, w, o.strides, o.pad) : tf.conv2d(x, w, o.strides, o.pad);
+  const y = o.depthwise ? tf.depthwiseConv2d(x, w, o.strides, pad) : tf.conv2d(x, w, o.strides, pad);
   const { mean, variance } = tf.moments(y, [0, 1, 2]);
   const n = y.shape[0] * y.shape[1] * y.shape[2];
   // PyTorch normalises with the biased variance and tracks the unbiased one.

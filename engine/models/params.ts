@@ -146,6 +146,8 @@ export function hostParams(specs: ParamSpec[], weights: Map<string, HostTensor> 
         if (counters.has(key)) continue;
         throw new Error(`weights: missing key '${key}' (expected shape [${shape}])`);
       }
+      // Counters carry no model information; writers differ in storing them as [] or [1].
+      if (counters.has(key) && t.data.length === 1) continue;
       if (!sameShape(t.shape, shape)) throw new Error(`weights: key '${key}' has shape [${t.shape}] but the model expects [${shape}]`);
     }
     for (const key of weights.keys()) {
@@ -184,7 +186,7 @@ export class ParamStore {
         continue;
       }
       const data = toEngineLayout(s, host.get(s.key)!);
-      this.vars.set(s.key, tf.variable(tf.tensor(data, engineShape(s), 'float32'), s.role === 'param', s.key));
+      this.vars.set(s.key, tf.variable(tf.tensor(data, engineShape(s), 'float32'), s.role === 'param'));
     }
   }
 

@@ -67,6 +67,11 @@ export interface EngineSedModel extends SedModel {
    * layers updated (0 when nothing is pending). A second training forward replaces pending statistics.
    */
   applyBatchNormUpdate(): number;
+  /**
+   * Everything after the backbone: embedding [B,T,E] → sequence model and heads (embedding echoed back).
+   * Used to check the sequence model in isolation and to train on cached embeddings of a frozen backbone.
+   */
+  forwardFromEmbedding(embedding: tf.Tensor3D, opts?: { training?: boolean }): ForwardOutputs;
   /** Parameter getter (engine layout) by upstream key. */
   param: ParamGetter;
 }
@@ -95,8 +100,25 @@ class Model implements EngineSedModel {
       throw new Error(`model ${this.config.name}: mel input must be [B,128,T,1], got [${mel.shape}]`);
     }
     const ctx: ForwardContext = { training: !!opts.training, bnStats: new Map() };
+    const embedding = backboneForward(this.store.get, this.config.widthMult, mel, ctx, opts.taps);
+    const out = this.head(embedding, ctx);
+    if (ctx.training) {
+      this.disposePending();
+      this.pending = ctx.bnStats;
+    }
+    return out;
+  }
+
+  forwardFromEmbedding(embedding: tf.Tensor3D, opts: { training?: boolean } = {}): ForwardOutputs {
+    const E = embedDim(this.config);
+    if (embedding.rank !== 3 || embedding.shape[2] !== E) {
+      throw new Error(`model ${this.config.name}: embedding must be [B,T,${E}], got [${embedding.shape}]`);
+    }
+    return this.head(embedding, { training: !!opts.training, bnStats: new Map() });
+  }
+
+  private head(embedding: tf.Tensor3D, ctx: ForwardContext): ForwardOutputs {
     const p = this.store.get;
-    const embedding = backboneForward(p, this.config.widthMult, mel, ctx, opts.taps);
     let projected: tf.Tensor3D | undefined;
     let seq: tf.Tensor3D | undefined;
     if (this.config.seqType) {
@@ -105,10 +127,6 @@ class Model implements EngineSedModel {
     const h = seq ?? embedding;
     const strongLogits = linearP(p, 'strong_head', h);
     const weakLogits = linearP(p, 'weak_head', tf.mean(h, 1) as tf.Tensor2D);
-    if (ctx.training) {
-      this.disposePending();
-      this.pending = ctx.bnStats;
-    }
     return { embedding, projected, seq, strongLogits, weakLogits };
   }
 

@@ -58,7 +58,7 @@ function gruLayer(p: ParamGetter, l: number, x: tf.Tensor3D, D: number): tf.Tens
   const outs: tf.Tensor3D[] = [];
   for (let t = 0; t < T; t++) {
     const next = tf.tidy(() => {
-      const gh = tf.fused.matMul({ a: h, b: whh, bias: bhh }); // [2,B,3D]
+      const gh = tf.add(tf.matMul(h, whh), bhh); // [2,B,3D] (wasm's fused matmul takes rank-1 biases only)
       const rz = tf.sigmoid(tf.add(giRz[t], tf.slice(gh, [0, 0, 0], [2, B, 2 * D])));
       const r = tf.slice(rz, [0, 0, 0], [2, B, D]);
       const z = tf.slice(rz, [0, 0, D], [2, B, D]);
