@@ -34,26 +34,47 @@ function checkUnitDilations(kernel: string, dilations: number | [number, number]
 }
 
 /**
- * Zero-pad x by the conv's padding, and also on the bottom/right so every strided window slice fits
- * (tfjs' 'same' can need less input than (out-1)*stride + k, 'valid' can leave rows unused).
+ * x zero-padded by the conv's padding and then up to a multiple of the stride, split into its stride
+ * phases with one reshape + transpose: `perm` orders the axes of [n, hq, sh, wq, sw, c]. Phase (r, q)
+ * holds the rows ≡ r (mod sh) and cols ≡ q (mod sw), so filter tap (i, j) at output (oh, ow) reads
+ * phase (i mod sh, j mod sw) at (oh + ⌊i/sh⌋, ow + ⌊j/sw⌋) — no strided slices (the wasm StridedSlice
+ * kernel is a slow element-by-element loop).
  */
-function padInput(x: tf.Tensor4D, info: Conv2DInfo): tf.Tensor4D {
+function stridePhases(x: tf.Tensor4D, info: Conv2DInfo, perm: number[]): { phases: tf.Tensor; hq: number; wq: number } {
   const { top, left } = info.padInfo;
-  const needH = (info.outHeight - 1) * info.strideHeight + info.filterHeight;
-  const needW = (info.outWidth - 1) * info.strideWidth + info.filterWidth;
-  const bottom = needH - top - x.shape[1];
-  const right = needW - left - x.shape[2];
-  // Rows beyond what any window touches never contribute: crop them instead of padding negatively.
-  const cropped = bottom < 0 || right < 0 ? tf.slice(x, [0, 0, 0, 0], [-1, x.shape[1] + Math.min(bottom, 0), x.shape[2] + Math.min(right, 0), -1]) : x;
-  if (top === 0 && left === 0 && bottom <= 0 && right <= 0) return cropped;
-  return tf.pad(cropped, [[0, 0], [top, Math.max(bottom, 0)], [left, Math.max(right, 0)], [0, 0]]);
+  const { strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw } = info;
+  const [n, h, w, c] = x.shape;
+  const hq = oh + Math.floor((kh - 1) / sh);
+  const wq = ow + Math.floor((kw - 1) / sw);
+  const bottom = hq * sh - top - h;
+  const right = wq * sw - left - w;
+  // Rows no window touches are cropped rather than padded negatively.
+  let xp: tf.Tensor4D = bottom < 0 || right < 0 ? tf.slice(x, [0, 0, 0, 0], [-1, h + Math.min(bottom, 0), w + Math.min(right, 0), -1]) : x;
+  if (top || left || bottom > 0 || right > 0) xp = tf.pad(xp, [[0, 0], [top, Math.max(bottom, 0)], [left, Math.max(right, 0)], [0, 0]]);
+  const split = tf.reshape(xp, [n, hq, sh, wq, sw, c]);
+  // Moving only size-1 axes leaves the memory order unchanged: then a reshape replaces the transpose.
+  const moved = perm.filter((a) => split.shape[a] !== 1);
+  const noop = moved.every((a, i) => i === 0 || a > moved[i - 1]);
+  return { phases: noop ? tf.reshape(split, perm.map((a) => split.shape[a])) : tf.transpose(split, perm), hq, wq };
 }
 
-/** The input rows/cols that filter tap (i, j) meets, one per output position: [N, outH, outW, C]. */
-function tapSlice(xPadded: tf.Tensor4D, info: Conv2DInfo, i: number, j: number): tf.Tensor4D {
-  const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
-  if (sh === 1 && sw === 1) return tf.slice(xPadded, [0, i, j, 0], [-1, oh, ow, -1]);
-  return tf.stridedSlice(xPadded, [0, i, j, 0], [xPadded.shape[0], i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1, xPadded.shape[3]], [1, sh, sw, 1]) as tf.Tensor4D;
+/** The input rows/cols each filter tap meets, as contiguous slices of the stride phases. */
+class TapSource {
+  private readonly phases: tf.Tensor4D;
+  private readonly n: number;
+
+  constructor(x: tf.Tensor4D, private readonly info: Conv2DInfo) {
+    this.n = x.shape[0];
+    const { phases, hq, wq } = stridePhases(x, info, [2, 4, 0, 1, 3, 5]);
+    this.phases = tf.reshape(phases, [info.strideHeight * info.strideWidth * this.n, hq, wq, x.shape[3]]);
+  }
+
+  /** [N, outH, outW, C] for filter tap (i, j). */
+  tap(i: number, j: number): tf.Tensor4D {
+    const { strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = this.info;
+    const phase = (i % sh) * sw + (j % sw);
+    return tf.slice(this.phases, [phase * this.n, Math.floor(i / sh), Math.floor(j / sw), 0], [this.n, oh, ow, -1]);
+  }
 }
 
 /**
@@ -65,9 +86,9 @@ export function conv2dBackpropFilterImpl(x: tf.Tensor4D, dy: tf.Tensor4D, filter
     const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
     const [kh, kw, cin, cout] = filterShape;
     const rows = x.shape[0] * info.outHeight * info.outWidth;
-    const xp = padInput(x, info);
+    const src = new TapSource(x, info);
     const taps: tf.Tensor2D[] = [];
-    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) taps.push(tf.reshape(tapSlice(xp, info, i, j), [rows, cin]));
+    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) taps.push(tf.reshape(src.tap(i, j), [rows, cin]));
     const cols = taps.length === 1 ? taps[0] : tf.concat(taps, 1);
     // The wasm matmul is fastest with both operands row-major and the long axis inner: transpose explicitly.
     const grad = tf.matMul(tf.transpose(cols), tf.reshape(dy, [rows, cout]));
@@ -76,27 +97,29 @@ export function conv2dBackpropFilterImpl(x: tf.Tensor4D, dy: tf.Tensor4D, filter
 }
 
 /**
- * Depthwise (channel multiplier 1): dW[i,j,c,0] = Σ_{n,oh,ow} xPadded[n, oh·sh+i, ow·sw+j, c] · dy[n,oh,ow,c].
- * Per tap a product and a reduction over positions, expressed as a [1,P]·[P,C] matmul (the wasm Sum
- * kernel would transpose the reduced axes to the end first).
+ * Depthwise (channel multiplier 1): dW[i,j,c] = Σ_{n,oh,ow} xPadded[n, oh·sh+i, ow·sw+j, c] · dy[n,oh,ow,c].
+ * For each stride phase this is a valid cross-correlation of x with dy, per channel — itself a
+ * depthwise conv with dy as the (large) filter. The batch is folded into the channels ([1,H,W,N·C],
+ * summed afterwards) and the phases into the batch, so one wasm depthwise conv computes every tap:
+ * several times faster than per-tap slice·multiply·reduce.
  */
 export function depthwiseBackpropFilterImpl(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number], strides: number | [number, number], pad: Pad, dimRoundingMode?: RoundingMode): tf.Tensor4D {
   return tf.tidy((): tf.Tensor4D => {
     const [kh, kw, c, mult] = filterShape;
     if (mult !== 1) throw new Error(`DepthwiseConv2dNativeBackpropFilter on wasm: channel multiplier ${mult} is not supported (only 1)`);
     const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode, true, 'channelsLast');
-    const rows = x.shape[0] * info.outHeight * info.outWidth;
-    const xp = padInput(x, info);
-    const dy2 = tf.reshape(dy, [rows, c]);
-    const ones = tf.ones([1, rows]);
-    const taps: tf.Tensor2D[] = [];
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        const prod = tf.mul(tf.reshape(tapSlice(xp, info, i, j), [rows, c]), dy2);
-        taps.push(tf.matMul(ones, prod) as tf.Tensor2D);
-      }
-    }
-    return tf.reshape(tf.concat(taps, 0), [kh, kw, c, 1]);
+    const { strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
+    const n = x.shape[0];
+    const { phases, hq, wq } = stridePhases(x, info, [2, 4, 1, 3, 0, 5]); // [sh·sw, hq, wq, n, c]
+    const input = tf.reshape(phases, [sh * sw, hq, wq, n * c]);
+    const filter = tf.reshape(tf.transpose(dy, [1, 2, 0, 3]), [oh, ow, n * c, 1]);
+    const ah = hq - oh + 1;
+    const aw = wq - ow + 1;
+    const corr = tf.depthwiseConv2d(input, filter, 1, 'valid'); // [sh·sw, ah, aw, n·c]
+    const summed = tf.sum(tf.reshape(corr, [sh, sw, ah, aw, n, c]), 4); // [r, q, a, b, c]
+    // Tap (a·sh + r, b·sw + q).
+    const taps = tf.reshape(tf.transpose(summed, [2, 0, 3, 1, 4]), [ah * sh, aw * sw, c]);
+    return tf.reshape(tf.slice(taps, [0, 0, 0], [kh, kw, c]), [kh, kw, c, 1]);
   });
 }
 
