@@ -22,6 +22,8 @@ export interface DownloadOptions {
   log?: (message: string) => void;
   /** Connection attempts before giving up (each resumes where the last stopped). Default 5. */
   maxAttempts?: number;
+  /** Pause before retrying a request that failed to connect, times the attempt number. Default 500 ms. */
+  retryDelayMs?: number;
   signal?: AbortSignal;
 }
 
@@ -109,6 +111,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
       const cause = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
       if (attempts < maxAttempts) {
         opts.log?.(`${url}: request failed (${cause}); retrying`);
+        await new Promise((resolve) => setTimeout(resolve, (opts.retryDelayMs ?? 500) * attempts));
         continue;
       }
       throw new Error(`${url}: request failed (${cause})`);

@@ -96,6 +96,15 @@ describe('pull: resumable verified download (loopback HTTP)', () => {
     assert.deepEqual(fs.readdirSync(dir), []);
   });
 
+  it('retries a refused connection, then fails naming the URL and the cause', async () => {
+    const closed = new TestServer();
+    const url = `${await closed.start()}/a.pt`;
+    await closed.stop();
+    const notes: string[] = [];
+    await assert.rejects(downloadFile(url, path.join(dir, 'a.pt'), { maxAttempts: 3, retryDelayMs: 1, log: (m) => notes.push(m) }), new RegExp(`${url}: request failed \\(`));
+    assert.equal(notes.filter((n) => /request failed .*retrying/.test(n)).length, 2);
+  });
+
   it('names the URL on HTTP errors', async () => {
     await assert.rejects(downloadFile(`${base}/missing.pt`, path.join(dir, 'm.pt')), new RegExp(`${base}/missing\\.pt: HTTP 404 .*not found`));
   });
