@@ -146,13 +146,18 @@ function convBn(p: ParamGetter, convKey: string, bnPrefix: string, x: tf.Tensor4
   const beta = p(`${bnPrefix}.bias`);
   if (!ctx.training) {
     // Fold the BN running statistics into the conv: w' = w·s, b' = β − μ·s with s = γ/√(σ²+ε).
-    const s = tf.mul(gamma, tf.rsqrt(tf.add(p(`${bnPrefix}.running_var`), BN_EPS)));
-    const bias = tf.sub(beta, tf.mul(p(`${bnPrefix}.running_mean`), s));
+    const mean = p(`${bnPrefix}.running_mean`);
+    const variance = p(`${bnPrefix}.running_var`);
+    const fold = (): tf.Tensor[] => {
+      const s = tf.mul(gamma, tf.rsqrt(tf.add(variance, BN_EPS)));
+      return [tf.mul(w, o.depthwise ? s.reshape([-1, 1]) : s), tf.sub(beta, tf.mul(mean, s))];
+    };
+    const [filter, bias] = ctx.derived ? ctx.derived.get(convKey, [w, gamma, beta, mean, variance], fold) : fold();
     const fusedAct = o.act === 'relu' ? 'relu' : 'linear';
     const y = o.depthwise
       // fused.depthwiseConv2d's typing omits explicit padding, which its kernels (cpu, wasm) do accept.
-      ? tf.fused.depthwiseConv2d({ x, filter: tf.mul(w, s.reshape([-1, 1])) as tf.Tensor4D, strides: o.strides, pad: pad as unknown as number, bias, activation: fusedAct })
-      : tf.fused.conv2d({ x, filter: tf.mul(w, s) as tf.Tensor4D, strides: o.strides, pad, bias, activation: fusedAct });
+      ? tf.fused.depthwiseConv2d({ x, filter: filter as tf.Tensor4D, strides: o.strides, pad: pad as unknown as number, bias, activation: fusedAct })
+      : tf.fused.conv2d({ x, filter: filter as tf.Tensor4D, strides: o.strides, pad, bias, activation: fusedAct });
     return o.act === 'hardswish' ? hardswish(y) : y;
   }
   const y = o.depthwise ? tf.depthwiseConv2d(x, w, o.strides, pad) : tf.conv2d(x, w, o.strides, pad);

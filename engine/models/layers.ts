@@ -13,6 +13,33 @@ export interface ForwardContext {
   training: boolean;
   /** BN name prefix → batch mean / unbiased variance (recorded in training mode only). */
   bnStats: Map<string, { mean: tf.Tensor1D; variance: tf.Tensor1D }>;
+  /** Inference-time derived weights (BN folded into convs), owned by the model; absent = compute per call. */
+  derived?: DerivedCache;
+}
+
+/**
+ * Tensors derived from parameters (e.g. conv weights with BatchNorm folded in), kept across forward calls
+ * and recomputed when any source variable was reassigned: `Variable.assign` (optimizers, checkpoint loads)
+ * gives the variable a new `dataId`, which is what the entries are keyed on. Stable derived tensors also
+ * let the wasm backend reuse its packed XNNPACK operators.
+ */
+export class DerivedCache {
+  private entries = new Map<string, { deps: unknown[]; values: tf.Tensor[] }>();
+
+  get(key: string, sources: tf.Tensor[], compute: () => tf.Tensor[]): tf.Tensor[] {
+    const deps = sources.map((t) => t.dataId);
+    const hit = this.entries.get(key);
+    if (hit && hit.deps.length === deps.length && hit.deps.every((d, i) => d === deps[i])) return hit.values;
+    if (hit) for (const v of hit.values) v.dispose();
+    const values = tf.tidy(() => compute().map((t) => tf.keep(t)));
+    this.entries.set(key, { deps, values });
+    return values;
+  }
+
+  dispose(): void {
+    for (const e of this.entries.values()) for (const v of e.values) v.dispose();
+    this.entries.clear();
+  }
 }
 
 export function dropout<T extends tf.Tensor>(x: T, rate: number, ctx: ForwardContext): T {

@@ -9,7 +9,7 @@ import type { HostTensor } from '../io/safetensors';
 import type { ForwardOutputs, ModelConfig, SeqModelType, SedModel } from './types';
 import { backboneForward, backboneLayout, backboneSpecs, type Taps } from './fmn';
 import { hostParams, ParamStore, type ParamGetter, type ParamSpec } from './params';
-import { linearP, linearSpecs, type ForwardContext } from './layers';
+import { DerivedCache, linearP, linearSpecs, type ForwardContext } from './layers';
 import type { SeqModelDef } from './seq/types';
 import { tfModel } from './seq/tf';
 import { attModel } from './seq/att';
@@ -84,6 +84,7 @@ class Model implements EngineSedModel {
   readonly trainable: string[];
   private readonly store: ParamStore;
   private pending = new Map<string, { mean: tf.Tensor1D; variance: tf.Tensor1D }>();
+  private readonly derived = new DerivedCache();
 
   constructor(config: ModelConfig, opts: CreateModelOptions) {
     this.config = config;
@@ -99,7 +100,7 @@ class Model implements EngineSedModel {
     if (mel.rank !== 4 || mel.shape[1] !== 128 || mel.shape[3] !== 1) {
       throw new Error(`model ${this.config.name}: mel input must be [B,128,T,1], got [${mel.shape}]`);
     }
-    const ctx: ForwardContext = { training: !!opts.training, bnStats: new Map() };
+    const ctx: ForwardContext = { training: !!opts.training, bnStats: new Map(), derived: this.derived };
     const embedding = backboneForward(this.store.get, this.config.widthMult, mel, ctx, opts.taps);
     const out = this.head(embedding, ctx);
     if (ctx.training) {
@@ -158,6 +159,7 @@ class Model implements EngineSedModel {
 
   dispose(): void {
     this.disposePending();
+    this.derived.dispose();
     this.store.dispose();
   }
 }

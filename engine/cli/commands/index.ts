@@ -5,5 +5,6 @@ import { register as serve } from './serve';
 import { register as convert } from './convert';
 import { register as pull } from './pull';
 import { register as mel } from './mel';
+import { register as profile } from './profile';
 
-export const commands: Array<(program: Command) => void> = [info, serve, convert, pull, mel];
+export const commands: Array<(program: Command) => void> = [info, serve, convert, pull, mel, profile];
