@@ -7,7 +7,7 @@
  */
 import { Player } from './lib/audio';
 import { parseEventRoll, type EventRollData } from './lib/eventRollData';
-import { decodeEvents } from './lib/events';
+import { EventDecoder } from './lib/events';
 import { createRenderer, Resources, type View } from './lib/host';
 import { readPayload } from './lib/payload';
 import { LABEL_W, RollPanel } from './lib/rollPanel';
@@ -18,6 +18,8 @@ import { TimeView, attachZoomPan, zoomButtons } from './lib/timeView';
 
 /** Above this many classes the roll starts with only the classes that have events or ground truth. */
 const ACTIVE_ONLY_ABOVE = 24;
+/** Beyond this many events a threshold is inside the noise floor: boxes would be unreadable and slow. */
+const MAX_EVENTS = 100_000;
 
 export const activate = createRenderer({
   name: 'event roll',
@@ -78,16 +80,21 @@ function build(res: Resources, root: HTMLElement, data: EventRollData): View {
   const roll = new RollPanel(res, root, data, view);
 
   let threshold = data.threshold;
+  const decoder = new EventDecoder(data.levels, data.classes.length, data.frames, data.hop, data.t0);
+  const gtClasses = new Set(data.groundTruth.map((g) => g.cls));
   const decode = () => {
-    roll.events = decodeEvents(data.levels, data.classes.length, data.frames, data.hop, data.t0, threshold);
-    const count = roll.events.reduce((n, e) => n + e.length, 0);
+    const decoded = decoder.decode(threshold, MAX_EVENTS);
+    roll.events = decoded ?? [];
+    const count = decoded ? decoded.reduce((n, e) => n + e.length, 0) : 0;
     const rows = activeBox.checked
-      ? data.classes.map((_, c) => c).filter((c) => roll.events[c].length > 0 || data.groundTruth.some((g) => g.cls === c))
+      ? data.classes.map((_, c) => c).filter((c) => (roll.events[c]?.length ?? 0) > 0 || gtClasses.has(c))
       : data.classes.map((_, c) => c);
     roll.setRows(rows.length ? rows : data.classes.map((_, c) => c));
     thrLabel.textContent = ` ${threshold.toFixed(2)}`;
-    status.textContent = `${count} event${count === 1 ? '' : 's'} in ${rows.length} of ${data.classes.length} classes`;
-    root.dataset.events = String(count);
+    status.textContent = decoded
+      ? `${count} event${count === 1 ? '' : 's'} in ${rows.length} of ${data.classes.length} classes`
+      : `more than ${MAX_EVENTS.toLocaleString('en-US')} events at threshold ${threshold.toFixed(2)}: raise the threshold to see them`;
+    root.dataset.events = decoded ? String(count) : 'too-many';
     root.dataset.rows = String(roll.rows.length);
     root.dataset.threshold = threshold.toFixed(2);
   };

@@ -159,6 +159,21 @@ describe('renderers: event roll (headless Chromium)', function () {
     await h.screenshot('big', 'event-roll-447-scrolled.png');
   });
 
+  it('refuses to draw a flood of events at a threshold inside the noise floor, and recovers', async () => {
+    // 447 classes × 1 500 frames alternating 0.1 / 0.3: at 0.2 every other frame is an event (335 250).
+    const n = 1500;
+    const flood = new Float32Array(447 * n).map((_, i) => (i % 2 ? 0.3 : 0.1));
+    h.fixture('flood', encodeEventRoll({ probs: flood, classes: Array.from({ length: 447 }, (_, i) => `class ${i}`), frames: n, hop_s: HOP, threshold: 0.5 }));
+    await h.render('eventRoll', 'flood', MIME.eventRoll, 'flood');
+    assert.equal(await dataset('flood', 'events'), '0');
+    await setThreshold('flood', 0.2);
+    assert.equal(await dataset('flood', 'events'), 'too-many');
+    assert.match((await h.page.locator('#flood .sed-status').textContent())!, /more than 100,000 events at threshold 0\.20: raise the threshold/);
+    await setThreshold('flood', 0.35);
+    assert.equal(await dataset('flood', 'events'), '0');
+    await h.dispose('eventRoll', 'flood');
+  });
+
   it('renders the JSON form and reports malformed payloads', async () => {
     h.fixture('json', { classes: ['a', 'b'], hop_s: 0.1, threshold: 0.5, probs: [[0, 0.9, 0.9, 0], [0, 0, 0, 0.7]], ground_truth: [[0.1, 0.3, 'a']] });
     await h.render('eventRoll', 'json', MIME.eventRollJson, 'json');
