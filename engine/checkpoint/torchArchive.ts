@@ -81,6 +81,11 @@ function gather(storage: HostTensor['data'], ref: TensorRef, name: string, label
   if (offset < 0 || stride.some((s) => s < 0) || (count > 0 && last >= storage.length)) {
     throw new Error(`${label}: tensor '${name}' [${shape}] (offset ${offset}, stride [${stride}]) reaches past its storage of ${storage.length} elements`);
   }
+  // A view never has more elements than its storage unless it repeats elements (stride 0); such views
+  // could claim any size over a tiny storage, so they are capped instead of allocated blindly.
+  if (count > storage.length && count > 2 ** 24) {
+    throw new Error(`${label}: tensor '${name}' [${shape}] repeats its ${storage.length}-element storage into ${count} elements (refused)`);
+  }
   const Ctor = storage.constructor as new (n: number) => HostTensor['data'];
   const out = new Ctor(count);
   let contiguous = true;

@@ -106,6 +106,7 @@ describe('torch .pt import: dtypes, strides, offsets', () => {
       torchZip(stateDictPickle([{ name: 'w', storageType: 'FloatStorage', storageKey: '0', storageNumel: numel, offset, shape, stride }]), bytes ? { 0: new Uint8Array(bytes) } : {});
     assert.throws(() => parseTorchStateDict(f(4, 2, [3], [1], 16), 'bad.pt'), /bad\.pt: tensor 'w' \[3\].*reaches past its storage of 4 elements/);
     assert.throws(() => parseTorchStateDict(f(4, 0, [4], [1], 0), 'bad.pt'), /bad\.pt: storage '0' of tensor 'w' is missing/);
+    assert.throws(() => parseTorchStateDict(f(4, 0, [1 << 20, 1 << 10], [0, 0], 16), 'bad.pt'), /bad\.pt: tensor 'w' \[1048576,1024\] repeats its 4-element storage into 1073741824 elements/);
     assert.throws(() => parseTorchStateDict(f(4, 0, [4], [1], 12), 'bad.pt'), /bad\.pt: storage '0' of tensor 'w' has 12 bytes, expected 16/);
   });
 
@@ -153,6 +154,39 @@ describe('torch .pt import: the unpickler never executes code', () => {
       'torch._utils._rebuild_tensor',
       'torch._utils._rebuild_tensor_v2',
     ]);
+  });
+
+  it('survives corrupted pickles: every mutation either loads or fails with an error naming the file', () => {
+    let seed = 12345;
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const mutate = (src: Uint8Array): Uint8Array => {
+      const bad = src.slice(0, rand(8) === 0 ? rand(src.length) : src.length);
+      for (let k = 0, n = 1 + rand(4); k < n && bad.length; k++) bad[rand(bad.length)] = rand(256);
+      return bad;
+    };
+    const expectLabelled = (fn: () => unknown, trial: number): boolean => {
+      try {
+        fn();
+        return true;
+      } catch (err) {
+        assert.ok(err instanceof Error && err.message.startsWith('fuzz.pt: '), `trial ${trial}: ${String(err)}`);
+        return false;
+      }
+    };
+    // The real fixture's pickle (unpickling only) …
+    const { unzipSync } = require('fflate') as typeof import('fflate');
+    const files = unzipSync(fs.readFileSync(PT), { filter: (f) => f.name.endsWith('/data.pkl') });
+    const pkl = Object.values(files)[0];
+    let ok = 0;
+    for (let trial = 0; trial < 300; trial++) if (expectLabelled(() => unpickle(mutate(pkl), 'fuzz.pt'), trial)) ok++;
+    assert.ok(ok < 300, 'mutations must be detected at least sometimes');
+    // … and a small state dict end to end (storages, shapes, strides, offsets).
+    const storage = bytesOf(Float32Array.from({ length: 64 }, (_, i) => i));
+    const small = stateDictPickle([
+      { name: 'a', storageType: 'FloatStorage', storageKey: '0', storageNumel: 64, offset: 0, shape: [4, 4], stride: [4, 1] },
+      { name: 'b', storageType: 'FloatStorage', storageKey: '0', storageNumel: 64, offset: 16, shape: [8, 3], stride: [1, 8] },
+    ]);
+    for (let trial = 0; trial < 1000; trial++) expectLabelled(() => parseTorchStateDict(torchZip(mutate(small), { 0: storage }), 'fuzz.pt'), trial);
   });
 
   it('rejects unknown opcodes and stack underflow instead of guessing', () => {
