@@ -7,7 +7,7 @@
  * Opus, and whatever else that library knows), fed the file in fixed-size pieces, so memory stays
  * bounded for files of any length. Every failure becomes an AudioDecodeError naming the file.
  */
-import { open, stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import audioType from 'audio-type';
 import { AudioDecodeError } from './errors';
@@ -95,6 +95,10 @@ function flacStreamInfo(head: Uint8Array): { bitsPerSample: number; totalFrames:
   return { bitsPerSample, totalFrames };
 }
 
+function openOrFail(file: string): Promise<FileHandle> {
+  return open(file, 'r').catch((err: NodeJS.ErrnoException) => fail(file, `cannot open (${err.code ?? err.message})`, err));
+}
+
 async function readHead(file: string): Promise<{ head: Uint8Array; fileSize: number }> {
   let size: number;
   try {
@@ -106,7 +110,7 @@ async function readHead(file: string): Promise<{ head: Uint8Array; fileSize: num
     const code = (err as NodeJS.ErrnoException).code;
     fail(file, code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? (err as Error).message})`, err);
   }
-  const fh = await open(file, 'r').catch((err: NodeJS.ErrnoException) => fail(file, `cannot open (${err.code ?? err.message})`, err));
+  const fh = await openOrFail(file);
   try {
     const head = new Uint8Array(Math.min(size, 64 * 1024));
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
@@ -129,7 +133,7 @@ export async function openAudio(file: string): Promise<AudioSource> {
   const { head, fileSize } = await readHead(file);
   if (fileSize === 0) fail(file, 'empty file (0 bytes)');
   if (looksLikeWav(head, file)) {
-    const fh = await open(file, 'r');
+    const fh = await openOrFail(file);
     let layout: WavLayout;
     try {
       layout = await readWavLayout(fh, fileSize);
@@ -166,7 +170,7 @@ async function* wavBlocks(file: string, layout: WavLayout, warnings: string[]): 
   if (layout.frames === 0) return;
   const { decoder } = await import('@audio/decode-wav');
   const dec = decoder();
-  const fh = await open(file, 'r');
+  const fh = await openOrFail(file);
   try {
     dec.decode(canonicalHeader(layout));
     const stepBytes = Math.max(1, Math.floor(READ_BYTES / layout.blockAlign)) * layout.blockAlign;
@@ -204,7 +208,7 @@ async function* codecBlocks(source: AudioSource, factory: () => Promise<StreamDe
   const decoderLog: string[] = [];
   let frames = 0;
   let sampleRate = 0;
-  const fh = await open(file, 'r');
+  const fh = await openOrFail(file);
   const accept = (out: { channelData: Float32Array[]; sampleRate: number }): PcmBlock | undefined => {
     if (!out.channelData.length || !out.channelData[0].length) return undefined;
     if (sampleRate && out.sampleRate !== sampleRate) fail(file, `sample rate changes mid-stream (${sampleRate} Hz → ${out.sampleRate} Hz at ${(frames / sampleRate).toFixed(3)} s), which is not supported`);
