@@ -75,6 +75,12 @@ export class SedEngine implements vscode.Disposable {
     return folder ? path.join(folder, 'results') : path.join(this.context.globalStorageUri.fsPath, 'engine-cache');
   }
 
+  /** Where generated notebooks (detection results, profiles, charts) are written. */
+  get resultsDir(): string {
+    const folder = readSettings().cacheFolder;
+    return folder ? path.join(folder, 'notebooks') : path.join(this.context.globalStorageUri.fsPath, 'notebooks');
+  }
+
   /** Environment for engine processes: pulled models go to the cache folder setting when it is set. */
   get childEnv(): Record<string, string> {
     const folder = readSettings().cacheFolder;

@@ -76,7 +76,7 @@ export async function detectCommand(engine: SedEngine, arg?: unknown, options: D
       if (options.show === false) return { result };
       progress.report({ message: 'spectrogram…' });
       const mel = await engine.request(MelRequest, { file: uri.fsPath }, { signal: abort.signal });
-      const view = await showDetectionResults(result, mel, { medianWindow, thresholds });
+      const view = await showDetectionResults(engine.resultsDir, result, mel, { medianWindow, thresholds });
       return { result, view };
     },
   );

@@ -32,7 +32,7 @@ export function registerCommands(engine: SedEngine, kernel: SedKernel): vscode.D
     'sedStudio.showEngineInfo': ['Show Engine Info', (opts?: unknown) => engineInfoCommand(engine, isPlainObject(opts) ? opts : {})],
     'sedStudio.pullModel': ['Pull Pretrained Model', (release?: unknown) => pullModelCommand(engine, typeof release === 'string' ? release : undefined)],
     'sedStudio.profileModels': ['Profile Models', (args?: unknown) => profileModelsCommand(engine, isPlainObject(args) ? args : {})],
-    'sedStudio.openTradeoffChart': ['Open Trade-off Chart', (arg?: unknown) => tradeoffChartCommand(arg)],
+    'sedStudio.openTradeoffChart': ['Open Trade-off Chart', (arg?: unknown) => tradeoffChartCommand(engine, arg)],
     'sedStudio.restartEngine': ['Restart Engine', () => restartEngineCommand(engine)],
     'sedStudio.restartKernel': ['Restart Kernel', (arg?: unknown) => restartKernelCommand(kernel, arg)],
     'sedStudio.newNotebook': ['New SED Notebook', () => newNotebookCommand()],

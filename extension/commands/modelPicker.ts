@@ -17,11 +17,11 @@ interface ModelItem extends vscode.QuickPickItem {
   browse?: boolean;
 }
 
-/** Checkpoints the engine can detect with (bare architectures have random weights: not offered). */
+/** Checkpoints the engine can detect with (user checkpoints are searched in the workspace folders). */
 export async function listDetectionModels(engine: SedEngine): Promise<ModelEntry[]> {
   const userDirs = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
   const { models } = await engine.request(ListModelsRequest, { userDirs });
-  return models.filter((m) => m.source !== 'architecture');
+  return models;
 }
 
 /** Returns a model id or checkpoint path, or undefined when the user dismissed the picker. */
@@ -33,7 +33,7 @@ export async function pickModel(engine: SedEngine, title = 'SED: choose a model'
     if (!group.length) continue;
     items.push({ label, kind: vscode.QuickPickItemKind.Separator });
     for (const m of group) {
-      items.push({ label: m.name, description: m.id === m.name ? m.path : m.id, detail: m.description, model: m.id, picked: source === 'bundled' });
+      items.push({ label: m.name, description: m.id, detail: `${m.numClasses} classes · ${m.path}`, model: m.id, picked: source === 'bundled' });
     }
   }
   items.push({ label: '', kind: vscode.QuickPickItemKind.Separator });

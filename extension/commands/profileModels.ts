@@ -43,7 +43,7 @@ export async function profileModelsCommand(engine: SedEngine, args: ProfileArgs 
     return engine.request(ProfileRequest, { models: chosen, time }, { onProgress, signal: abort.signal });
   });
   if (args.show !== false) {
-    await showTradeoffNotebook('Model profile', result.rows, {
+    await showTradeoffNotebook(engine.resultsDir, 'Model profile', result.rows, {
       backend: result.backend,
       code: `await sed.profile(${JSON.stringify(chosen)}, { time: ${!!time} })`,
     });

@@ -5,10 +5,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { SedEngine } from '../engine';
 import { showTradeoffNotebook } from '../results/chartNotebook';
 import { parseSweepFile } from '../results/tradeoff';
 
-export async function tradeoffChartCommand(arg?: unknown): Promise<vscode.NotebookDocument | undefined> {
+export async function tradeoffChartCommand(engine: SedEngine, arg?: unknown): Promise<vscode.NotebookDocument | undefined> {
   let file = arg instanceof vscode.Uri ? arg.fsPath : typeof arg === 'string' ? arg : undefined;
   if (!file) {
     const found = await vscode.workspace.findFiles('**/*sweep*.json', '**/node_modules/**', 50);
@@ -27,7 +28,7 @@ export async function tradeoffChartCommand(arg?: unknown): Promise<vscode.Notebo
   }
   if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
   const rows = parseSweepFile(fs.readFileSync(file, 'utf8'), file);
-  return showTradeoffNotebook(`Performance-complexity trade-off (${path.basename(file)})`, rows, {
+  return showTradeoffNotebook(engine.resultsDir, `Performance-complexity trade-off (${path.basename(file)})`, rows, {
     code: `// Rows from ${file}\nJSON.parse(require('fs').readFileSync(${JSON.stringify(file)}, 'utf8'))`,
     note: 'Colours: sequence model; points: hidden sizes. Switch the x axis between parameters, MACs and throughput in the chart.',
   });

@@ -25,26 +25,6 @@ function f32(file: string, name: string): { data: Float32Array; shape: number[] 
   return { data: t.data, shape: t.shape };
 }
 
-/** Running median of one series (scipy.ndimage.median_filter with size w, mode 'reflect'). */
-export function medianFilter(x: Float32Array, window: number): Float32Array {
-  const n = x.length;
-  if (window <= 1 || n === 0) return x.slice();
-  const out = new Float32Array(n);
-  const half = Math.floor(window / 2);
-  const buf = new Float32Array(window);
-  for (let t = 0; t < n; t++) {
-    for (let k = 0; k < window; k++) {
-      let i = t - half + k;
-      // 'reflect': d c b a | a b c d | d c b a
-      while (i < 0 || i >= n) i = i < 0 ? -i - 1 : 2 * n - i - 1;
-      buf[k] = x[i];
-    }
-    buf.sort();
-    out[t] = buf[half];
-  }
-  return out;
-}
-
 /** Classes shown in the roll: every class with an event, then the highest peaks, in class order. */
 export function rollClasses(scores: Float32Array, frames: number, result: DetectResult, limit = MAX_ROLL_CLASSES): number[] {
   const C = result.classes.length;
@@ -75,31 +55,27 @@ function melToDb(mel: Float32Array): Float32Array {
   return out;
 }
 
-export function buildDetectionPayloads(result: DetectResult, mel: MelResult | undefined, opts: { medianWindow: number; threshold: number }): DetectionPayloads {
+export function buildDetectionPayloads(result: DetectResult, mel: MelResult | undefined, opts: { threshold: number }): DetectionPayloads {
   const s = f32(result.scoresFile, 'scores');
   const [T, C] = s.shape;
   if (C !== result.classes.length) throw new Error(`${result.scoresFile}: scores have ${C} classes, the result lists ${result.classes.length}`);
-  // Only the shown rows are filtered: a long file has 447 classes × many frames.
+  // The engine's scores are already median-filtered, as the events were decoded from them.
   const shown = rollClasses(s.data, T, result);
   const probs = new Float32Array(shown.length * T);
-  const row = new Float32Array(T);
   shown.forEach((c, r) => {
-    for (let t = 0; t < T; t++) row[t] = s.data[t * C + c];
-    probs.set(medianFilter(row, opts.medianWindow), r * T);
+    for (let t = 0; t < T; t++) probs[r * T + t] = s.data[t * C + c];
   });
 
   let spectrogram: Uint8Array | undefined;
-  let specInput: Parameters<typeof encodeSpectrogram>[0] | undefined;
   if (mel) {
     const m = f32(mel.file, 'mel');
     const [bins, frames] = m.shape;
-    specInput = {
+    spectrogram = encodeSpectrogram({
       db: melToDb(m.data),
       bins,
       frames,
       header: { kind: 'mel', freqs_hz: melCentreFrequencies(bins), hop_s: mel.hopSeconds, t0: mel.start, title: `log-mel spectrogram of ${path.basename(result.file)}`, source: result.file },
-    };
-    spectrogram = encodeSpectrogram(specInput);
+    });
   }
 
   const size = fs.statSync(result.file).size;
@@ -109,12 +85,13 @@ export function buildDetectionPayloads(result: DetectResult, mel: MelResult | un
     probs,
     classes: shown.map((c) => result.classes[c]),
     frames: T,
-    hop_s: result.frameHop,
+    hop_s: result.frameSeconds,
     threshold: opts.threshold,
-    title: `${path.basename(result.file)} — ${result.model}`,
+    title: `${path.basename(result.file)} — ${result.modelName}`,
     source: result.file,
     ...(audio ? { audio } : {}),
-    ...(specInput ? { spectrogram: specInput } : {}),
+    // No embedded spectrogram: the separate spectrogram output has the same `source`, so the roll's
+    // playhead moves over it too, and the view does not carry the image twice.
   });
   return { spectrogram, eventRoll, rollClasses: shown.map((c) => result.classes[c]) };
 }

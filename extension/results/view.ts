@@ -1,13 +1,13 @@
 /**
- * The detection results view: an untitled SED notebook with a short header, a code cell that reproduces
+ * The detection results view: a generated SED notebook (saved in the results folder) with a short header, a code cell that reproduces
  * the run in the kernel, and its outputs — spectrogram and event roll (drawn by our renderers) and the
  * event list. Results are kept per notebook so "SED: Export Detection Results" can write them.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DetectResult, MelResult } from '../../engine/protocol/protocol';
-import { NOTEBOOK_TYPE } from '../notebook/serializer';
 import { eventsMarkdown } from './export';
+import { openGeneratedNotebook } from './notebookFile';
 import { buildDetectionPayloads, MIME } from './payloads';
 
 export interface ShownResult {
@@ -25,14 +25,15 @@ export function findResult(notebook?: vscode.NotebookDocument): ShownResult | un
   return (notebook && shown.get(notebook.uri.toString())) ?? lastShown;
 }
 
-export async function showDetectionResults(result: DetectResult, mel: MelResult | undefined, opts: { medianWindow: number; thresholds: number[] }): Promise<ShownResult> {
+/** `dir`: where the results notebook is written (the engine's results folder). */
+export async function showDetectionResults(dir: string, result: DetectResult, mel: MelResult | undefined, opts: { medianWindow: number; thresholds: number[] }): Promise<ShownResult> {
   // The view shows the highest threshold (fewest, most confident events); the roll's slider explores the rest.
   const threshold = Math.max(...opts.thresholds);
-  const payloads = buildDetectionPayloads(result, mel, { medianWindow: opts.medianWindow, threshold });
+  const payloads = buildDetectionPayloads(result, mel, { threshold });
   const name = path.basename(result.file);
   const header = new vscode.NotebookCellData(
     vscode.NotebookCellKind.Markup,
-    `# Sound events in ${name}\n\n\`${result.file}\` · model \`${result.model}\` · thresholds ${opts.thresholds.join(', ')} · median window ${opts.medianWindow} frames`,
+    `# Sound events in ${name}\n\n\`${result.file}\` · model \`${result.modelName}\` (\`${result.model}\`) · thresholds ${opts.thresholds.join(', ')} · median window ${opts.medianWindow} frames`,
     'markdown',
   );
   const code = new vscode.NotebookCellData(
@@ -51,8 +52,7 @@ export async function showDetectionResults(result: DetectResult, mel: MelResult 
   code.outputs = outputs;
   const data = new vscode.NotebookData([header, code]);
   data.metadata = { sedStudio: { kind: 'detection', file: result.file, model: result.model } };
-  const notebook = await vscode.workspace.openNotebookDocument(NOTEBOOK_TYPE, data);
-  await vscode.window.showNotebookDocument(notebook, { preview: false });
+  const notebook = await openGeneratedNotebook(dir, `${path.parse(name).name}.events`, data);
   const entry = { result, threshold, notebook };
   shown.set(notebook.uri.toString(), entry);
   lastShown = entry;

@@ -19,7 +19,7 @@ import { buildTests } from './build.mjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TIMEOUT_MS = Number(process.env.SED_VSCODE_TIMEOUT_MS ?? 20 * 60 * 1000);
 // Messages the offline workbench logs that say nothing about the extension (no marketplace, no GitHub).
-const OFFLINE_NOISE = /open-vsx\.org|api\.github\.com|No signed-in session|ENOTFOUND|getaddrinfo|\[Service Worker\]/;
+const OFFLINE_NOISE = /open-vsx\.org|api\.github\.com|No signed-in session|ENOTFOUND|getaddrinfo|\[Service Worker\]|^\[(AgentHost|AgentHost:remote|ChatModelSelection|AccountPolicyGate)\]|authentication provider 'github'|^(Resolving connection token|Resolved connection token|Creating a socket|\[reconnection-grace-time\]|Updating additional builtin extensions cache|Creation of workbench contribution|Extension host \(Remote\) is (un)?responsive)/;
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 function log(msg) {
@@ -161,6 +161,7 @@ async function main() {
       // The extension host's console (mocha's spec report included) reaches the page prefixed with this tag.
       const m = /^%c\[Extension Host\] %c(.*?)(?: %c\(at .*)?$/s.exec(text);
       if (m) process.stdout.write(`${m[1].replace(/%c/g, '')}\n`);
+      else if (msg.type() === 'error' && process.env.SED_VSCODE_VERBOSE) process.stderr.write(`[page console error] ${text}\n`);
       else if (process.env.SED_VSCODE_VERBOSE) process.stderr.write(`[page:${msg.type()}] ${text}\n`);
     });
     page.on('pageerror', (err) => process.stderr.write(`[page error] ${err.message}\n`));

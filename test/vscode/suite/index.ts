@@ -9,7 +9,9 @@ import Mocha from 'mocha';
 
 export function run(): Promise<void> {
   // Colours off: the report travels through the page console as plain text.
-  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 300_000, reporter: 'spec' });
+  // SED_VSCODE_GREP narrows the run while developing (passed through the server's environment).
+  const grep = process.env.SED_VSCODE_GREP;
+  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 300_000, reporter: 'spec', ...(grep ? { grep } : {}) });
   // Order matters: activation laziness is checked before anything starts the engine.
   const order = ['activation', 'notebook', 'detect', 'renderers'];
   const files = fs
