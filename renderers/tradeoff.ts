@@ -10,9 +10,9 @@ import type { TopLevelSpec } from 'vega-lite';
 import { createRenderer, Resources, type View } from './lib/host';
 import { readPayload } from './lib/payload';
 import { themeColors } from './lib/theme';
-import { MEASURES, paretoFront, parseTradeoff, type Measure, type TradeoffRow } from './lib/tradeoffData';
+import { MEASURES, paretoFront, parseTradeoff, type Measure, type TradeoffRow, type YMeasure } from './lib/tradeoffData';
 
-const AXIS: Record<Measure, string> = { params: 'Parameters', macs: 'MACs per 10 s clip', throughput: 'Throughput (clips/s)' };
+const AXIS: Record<YMeasure, string> = { psds1: 'PSDS1', params: 'Parameters', macs: 'MACs per 10 s clip', throughput: 'Throughput (clips/s)' };
 
 export const activate = createRenderer({
   name: 'trade-off chart',
@@ -28,8 +28,8 @@ export const activate = createRenderer({
     toolbar.className = 'sed-toolbar';
     const select = document.createElement('select');
     select.title = 'Complexity measure (x axis)';
-    for (const m of MEASURES) if (data.rows.some((r) => r[m] !== undefined)) select.append(new Option(AXIS[m], m, false, m === data.x));
-    toolbar.append('PSDS1 vs ', select);
+    for (const m of MEASURES) if (m !== data.y && data.rows.some((r) => r[m] !== undefined)) select.append(new Option(AXIS[m], m, false, m === data.x));
+    toolbar.append(`${AXIS[data.y]} vs `, select);
     const chart = document.createElement('div');
     chart.className = 'sed-vega';
     root.append(title, toolbar, chart);
@@ -38,13 +38,13 @@ export const activate = createRenderer({
       result?.finalize();
       result = undefined;
       chart.replaceChildren();
-      const r = await embed(chart, spec(data.rows, m, themeColors(root), Math.max(360, (root.clientWidth || 640) - 200)), {
+      const r = await embed(chart, spec(data.rows, m, data.y, themeColors(root), Math.max(360, (root.clientWidth || 640) - 200)), {
         actions: false, renderer: 'svg', ast: true, expr: expressionInterpreter, tooltip: { theme: 'dark' },
       });
       if (signal.aborted) r.finalize();
       else result = r;
       root.dataset.x = m;
-      root.dataset.pareto = paretoFront(data.rows, m).map((p) => p.model).join(',');
+      root.dataset.pareto = data.y === 'psds1' ? paretoFront(data.rows, m).map((p) => p.model).join(',') : '';
     };
     res.on(select, 'change', () => { draw(select.value as Measure).catch((e) => { chart.textContent = `cannot draw: ${(e as Error).message}`; }); });
     try {
@@ -57,11 +57,12 @@ export const activate = createRenderer({
   },
 });
 
-function spec(rows: TradeoffRow[], m: Measure, c: ReturnType<typeof themeColors>, width: number): TopLevelSpec {
-  const values = rows.filter((r) => r[m] !== undefined).map((r) => ({ ...r, x: r[m]! }));
-  const front = paretoFront(rows, m).map((r) => ({ model: r.model, x: r[m]!, psds1: r.psds1 }));
+function spec(rows: TradeoffRow[], m: Measure, yField: YMeasure, c: ReturnType<typeof themeColors>, width: number): TopLevelSpec {
+  const values = rows.filter((r) => r[m] !== undefined).map((r) => ({ ...r, x: r[m]!, y: r[yField]! }));
+  // The Pareto front is a performance–cost notion: only with PSDS1 on the y axis.
+  const front = yField === 'psds1' ? paretoFront(rows, m).map((r) => ({ model: r.model, x: r[m]!, y: r.psds1! })) : [];
   const x = { field: 'x', type: 'quantitative' as const, title: AXIS[m], scale: { type: 'log' as const, nice: false, padding: 12 }, axis: { format: '~s' } };
-  const y = { field: 'psds1', type: 'quantitative' as const, title: 'PSDS1', scale: { zero: false, padding: 12 } };
+  const y = { field: 'y', type: 'quantitative' as const, title: AXIS[yField], scale: yField === 'psds1' ? { zero: false, padding: 12 } : { type: 'log' as const, nice: false, padding: 12 }, ...(yField === 'psds1' ? {} : { axis: { format: '~s' } }) };
   const tooltip = [
     { field: 'model', title: 'model' }, { field: 'seq', title: 'sequence model' }, { field: 'psds1', title: 'PSDS1', format: '.4f' },
     { field: 'params', title: 'params', format: ',' }, { field: 'macs', title: 'MACs', format: '.4~s' }, { field: 'throughput', title: 'clips/s', format: ',.1f' },
@@ -76,7 +77,7 @@ function spec(rows: TradeoffRow[], m: Measure, c: ReturnType<typeof themeColors>
     },
     layer: [
       { name: 'families', data: { values }, mark: { type: 'line', strokeWidth: 1.2, opacity: 0.6 }, encoding: { x, y, color: { field: 'seq', type: 'nominal', title: 'sequence model' }, order: { field: 'x' } } },
-      { name: 'pareto', data: { values: front }, mark: { type: 'line', color: c.fg, strokeDash: [5, 3], strokeWidth: 1.5, point: false }, encoding: { x, y, order: { field: 'x' } } },
+      ...(front.length ? [{ name: 'pareto', data: { values: front }, mark: { type: 'line', color: c.fg, strokeDash: [5, 3], strokeWidth: 1.5, point: false }, encoding: { x, y, order: { field: 'x' } } }] : []),
       { name: 'models', data: { values }, mark: { type: 'point', filled: true, size: 80, opacity: 0.95 }, encoding: { x, y, color: { field: 'seq', type: 'nominal', title: 'sequence model' }, tooltip } },
     ],
   } as TopLevelSpec;

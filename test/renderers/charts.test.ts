@@ -129,6 +129,16 @@ describe('renderers: PSD-ROC, trade-off and training curves (headless Chromium)'
     await h.screenshot('trade', 'tradeoff-throughput.png');
   });
 
+  it('trade-off: a profile without PSDS (points/name aliases, y = MACs) draws points on log-log axes and no Pareto front', async () => {
+    const rows = tradeoffRows();
+    h.fixture('profile', { title: 'profile', x: 'params', y: 'macs', points: rows.map((r) => ({ name: r.model, seq: r.seq, params: r.params, macs: r.macs })) });
+    await h.render('tradeoff', 'profile', MIME.tradeoff, 'profile');
+    assert.equal(await h.page.locator('#profile g.mark-symbol.role-mark path').count(), rows.length);
+    assert.equal(await h.page.locator('#profile .sed-root').getAttribute('data-pareto'), '');
+    assert.match((await h.page.locator('#profile g.role-axis-title text').allTextContents()).join('|'), /MACs per 10 s clip/);
+    await h.dispose('tradeoff', 'profile');
+  });
+
   it('trade-off: malformed rows give a readable error', async () => {
     h.fixture('tradebad', { rows: [{ model: 'fmn10', seq: 'none', params: -5, psds1: 0.4 }] });
     await h.render('tradeoff', 'tradebad', MIME.tradeoff, 'tradebad');
