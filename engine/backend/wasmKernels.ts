@@ -111,8 +111,8 @@ export function depthwiseBackpropFilterImpl(x: tf.Tensor4D, dy: tf.Tensor4D, fil
     const { strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
     const n = x.shape[0];
     const { phases, hq, wq } = stridePhases(x, info, [2, 4, 1, 3, 0, 5]); // [sh·sw, hq, wq, n, c]
-    const input = tf.reshape(phases, [sh * sw, hq, wq, n * c]);
-    const filter = tf.reshape(tf.transpose(dy, [1, 2, 0, 3]), [oh, ow, n * c, 1]);
+    const input = tf.reshape(phases, [sh * sw, hq, wq, n * c]) as tf.Tensor4D;
+    const filter = tf.reshape(tf.transpose(dy, [1, 2, 0, 3]), [oh, ow, n * c, 1]) as tf.Tensor4D;
     const ah = hq - oh + 1;
     const aw = wq - ow + 1;
     const corr = tf.depthwiseConv2d(input, filter, 1, 'valid'); // [sh·sw, ah, aw, n·c]

@@ -6,7 +6,8 @@
  * Mels of the fixed evaluation frontend (validation) are cached separately, keyed by the frontend
  * settings too. Keys are the sha256 of the audio file's bytes (+ settings), so renamed or copied files
  * hit and edited files miss. Entries are safetensors written atomically; waveforms are stored as I16
- * when every sample is exactly k/32768 (16-bit sources: lossless, half the size), else F32.
+ * when every sample is exactly k/32768 or k/32767 (16-bit sources, depending on the decoder's
+ * scaling: lossless, half the size), else F32.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -41,14 +42,19 @@ function keyOf(parts: string[]): string {
   return crypto.createHash('sha256').update(parts.join('\0')).digest('hex');
 }
 
-function toInt16IfExact(x: Float32Array): Int16Array | null {
-  const out = new Int16Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i] * 32768;
-    if (v !== Math.round(v) || v < -32768 || v > 32767) return null;
-    out[i] = v;
+/** The samples as int16 with the scale that reproduces every float32 sample bit-exactly, or null. */
+function toInt16IfExact(x: Float32Array): { data: Int16Array; scale: number } | null {
+  for (const scale of [32768, 32767]) {
+    const out = new Int16Array(x.length);
+    let ok = true;
+    for (let i = 0; i < x.length && ok; i++) {
+      const q = Math.round(x[i] * scale);
+      if (q < -32768 || q > 32767 || Math.fround(q / scale) !== x[i]) ok = false;
+      out[i] = q;
+    }
+    if (ok) return { data: out, scale };
   }
-  return out;
+  return null;
 }
 
 export class AudioCache {
@@ -63,12 +69,14 @@ export class AudioCache {
     const p = entryPath(this.dir, key);
     if (fs.existsSync(p)) {
       try {
-        const t = readSafetensors(p).tensors.get('waveform');
+        const { tensors, metadata } = readSafetensors(p);
+        const t = tensors.get('waveform');
         if (t) {
           this.hits++;
           if (t.data instanceof Int16Array) {
+            const scale = Number(metadata.scale);
             const out = new Float32Array(t.data.length);
-            for (let i = 0; i < out.length; i++) out[i] = t.data[i] / 32768;
+            for (let i = 0; i < out.length; i++) out[i] = t.data[i] / scale;
             return out;
           }
           if (t.data instanceof Float32Array) return t.data;
@@ -80,7 +88,7 @@ export class AudioCache {
     this.misses++;
     const samples = await decode(file);
     const i16 = toInt16IfExact(samples);
-    writeSafetensors(p, new Map([['waveform', { shape: [samples.length], data: i16 ?? samples }]]), { source: path.basename(file), version: WAVE_CACHE_VERSION });
+    writeSafetensors(p, new Map([['waveform', { shape: [samples.length], data: i16?.data ?? samples }]]), { source: path.basename(file), version: WAVE_CACHE_VERSION, ...(i16 ? { scale: String(i16.scale) } : {}) });
     return samples;
   }
 

@@ -5,6 +5,9 @@ import { register as serve } from './serve';
 import { register as convert } from './convert';
 import { register as pull } from './pull';
 import { register as mel } from './mel';
+import { register as detect } from './detect';
 import { register as profile } from './profile';
+import { register as train } from './train';
+import { register as pseudoLabel } from './pseudoLabel';
 
-export const commands: Array<(program: Command) => void> = [info, serve, convert, pull, mel, profile];
+export const commands: Array<(program: Command) => void> = [info, serve, convert, pull, mel, detect, profile, train, pseudoLabel];
