@@ -64,8 +64,11 @@ export class GroupedAdam {
     for (const name of baseLr.keys()) {
       const p = params.get(name);
       if (!p) throw new Error(`optimizer: parameter '${name}' is not in the model`);
-      this.m.set(name, tf.variable(tf.zerosLike(p), false, `adam.m.${name}`));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false, `adam.v.${name}`));
+      // Variables are exempt from tidy, the zeros they were made from are not.
+      tf.tidy(() => {
+        this.m.set(name, tf.variable(tf.zerosLike(p), false));
+        this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      });
     }
   }
 
