@@ -48,7 +48,10 @@ function build(res: Resources, root: HTMLElement, runs: RocRun[], title?: string
   const readout = document.createElement('div');
   readout.className = 'sed-readout';
   const chart = document.createElement('div');
-  root.append(heading, legend, chart, readout);
+  // Names of the per-class curves (one run: one colour per class).
+  const classLegend = document.createElement('div');
+  classLegend.className = 'sed-legend sed-class-legend';
+  root.append(heading, legend, chart, classLegend, readout);
 
   const hasPerClass = runs.some((r) => r.perClass.length);
   const showClasses = document.createElement('input');
@@ -58,6 +61,17 @@ function build(res: Resources, root: HTMLElement, runs: RocRun[], title?: string
 
   const draw = () => {
     chart.replaceChildren();
+    classLegend.replaceChildren();
+    if (showClasses.checked && runs.length === 1) {
+      runs[0].perClass.forEach((pc, k) => {
+        const item = document.createElement('span');
+        const sw = document.createElement('span');
+        sw.className = 'sed-swatch';
+        sw.style.background = SERIES_COLORS[(k + 1) % SERIES_COLORS.length];
+        item.append(sw, ` ${pc.name}${pc.psds !== undefined ? ` ${pc.psds.toFixed(3)}` : ''}`);
+        classLegend.append(item);
+      });
+    }
     const f = chartFrame(chart, {
       width: Math.max(420, root.clientWidth || 640), height: 360, x: [0, xMax], y: [0, 1],
       xLabel: 'eFPR (false positives per hour)', yLabel: 'eTPR',

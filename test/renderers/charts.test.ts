@@ -48,6 +48,8 @@ describe('renderers: PSD-ROC, trade-off and training curves (headless Chromium)'
     assert.equal(await h.page.locator('#roc1 path.sed-roc-overall').count(), 1);
     assert.equal(await h.page.locator('#roc1 path.sed-roc-area').count(), 1);
     assert.equal(await h.page.locator('#roc1 path.sed-roc-class').count(), e.event_classes.length);
+    const classLegend = (await h.page.locator('#roc1 .sed-class-legend').textContent())!;
+    for (const c of e.event_classes) assert.ok(classLegend.includes(`${c} ${e.psds1.per_class_psds[c].toFixed(3)}`), classLegend);
     // Axis mapping from the plot box: x 0..100 eFPR over the box width, y 0..1 over its height.
     const geo = await h.page.evaluate(() => {
       const clip = document.querySelector('#roc1 clipPath rect')!;
