@@ -5,7 +5,7 @@
  */
 import { collarMatches, type CollarParams } from './collar';
 import { makeRounder } from './round';
-import { classColumn, pyList, type PreparedEval } from './scores';
+import { ColumnReader, pyList, type PreparedEval } from './scores';
 
 export interface ClassF1 {
   f: number;
@@ -101,7 +101,7 @@ function countAll(prep: PreparedEval, threshold: number | Record<string, number>
   for (let f = 0; f < prep.audioIds.length; f++) maxT = Math.max(maxT, prep.fileStart[f + 1] - prep.fileStart[f]);
   const dOn = new Float64Array(maxT);
   const dOff = new Float64Array(maxT);
-  const col = new Float64Array(prep.n);
+  const columns = new ColumnReader(prep);
   const perClass: Record<string, ClassF1> = {};
   let sumF = 0;
   let sumP = 0;
@@ -110,7 +110,7 @@ function countAll(prep: PreparedEval, threshold: number | Record<string, number>
   let fpAll = 0;
   let nAll = 0;
   for (let c = 0; c < K; c++) {
-    classColumn(prep, c, col);
+    const col = columns.get(c);
     const theta = thresholdFor(prep, threshold, c);
     const ptr = prep.events[c].ptr;
     let tp = 0;

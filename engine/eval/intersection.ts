@@ -4,12 +4,34 @@
  * Instead of re-detecting events at each of the U levels (O(U·T) per file, as the reference does), one
  * descending sweep over the class column switches frames on level by level. Runs of active frames merge as
  * the level drops; every change touches only the merged run, the GT events it overlaps, and — for cross
- * triggers — the other classes' GT events it overlaps. Each change is recorded as a ±1 delta at the current
- * level, and a prefix sum over the levels (highest first) yields TP(u), FP(u) and CT_o(u).
+ * triggers — the other classes' GT events it overlaps. Counts are carried from level to level and updated
+ * by ±1 per change.
+ *
+ * Files without GT events of the class (and, with cross triggers, without any GT) take a shortcut, as in the
+ * reference: every run is a false positive, so FP changes by 1 − (left neighbour on) − (right neighbour on)
+ * per frame switched on.
  */
-import { makeRounder } from './round';
-import { argsortFloat64, radixWorkspace, type RadixWorkspace } from './sort';
-import { classColumn, type PreparedEval } from './scores';
+import { roundHalfEven } from './round';
+import { LevelGrouper } from './sort';
+import { ColumnReader, type PreparedEval } from './scores';
+
+const FIRST = 1;
+const LAST = 2;
+const SHORTCUT = 4;
+/** the frame overlaps a GT event of the current class */
+const TARGET = 8;
+
+/** Set `bit` on every frame of file f that overlaps [p, q) by a positive length. */
+function markOverlap(prep: PreparedEval, f: number, p: number, q: number, out: Uint8Array, bit: number): void {
+  let lo = prep.fileStart[f];
+  let hi = prep.fileStart[f + 1];
+  while (lo < hi) {
+    const m = (lo + hi) >> 1;
+    if (prep.tOff[m] <= p) lo = m + 1;
+    else hi = m;
+  }
+  for (let g = lo; g < prep.fileStart[f + 1] && prep.tOn[g] < q; g++) out[g] |= bit;
+}
 
 export interface IntersectionCriteria {
   dtc: number;
@@ -38,80 +60,134 @@ export interface CtLog {
   delta: Int8Array;
 }
 
+/** The first `len` log entries, stably ordered by level (a counting sort: files were swept one by one). */
+function sortLog(level: Int32Array, cls: Int32Array, delta: Int8Array, len: number, U: number): CtLog {
+  const pos = new Int32Array(U + 1);
+  for (let i = 0; i < len; i++) pos[level[i] + 1]++;
+  for (let r = 0; r < U; r++) pos[r + 1] += pos[r];
+  const out = { level: new Int32Array(len), cls: new Int32Array(len), delta: new Int8Array(len) };
+  for (let i = 0; i < len; i++) {
+    const p = pos[level[i]]++;
+    out.level[p] = level[i];
+    out.cls[p] = cls[i];
+    out.delta[p] = delta[i];
+  }
+  return out;
+}
+
 /** Reusable buffers sized to the global frame count. */
 export class IntersectionSweep {
-  private readonly col: Float64Array;
-  private readonly radix: RadixWorkspace;
+  private readonly columns: ColumnReader;
+  private readonly grouper: LevelGrouper;
   private readonly stamp: Int32Array;
   private readonly runEndAt: Int32Array;
   private readonly runStartAt: Int32Array;
   private readonly passAt: Uint8Array;
   private readonly ctStart: Int32Array;
   private readonly ctLen: Int32Array;
+  /** per frame: FIRST / LAST frame of its file, SHORTCUT file for the current class; 1 byte keeps it in cache */
+  private readonly flags: Uint8Array;
+  private readonly active: Uint8Array;
+  /** per frame: overlaps a GT event of any class (a run without such frames cannot cross-trigger) */
+  private readonly anyZone: Uint8Array;
+  /** per run (at its first frame): touches TARGET frames / anyZone frames */
+  private readonly touchT: Uint8Array;
+  private readonly touchA: Uint8Array;
   private ctPool = new Int32Array(1024);
-  private ctPoolLen = 0;
   private logLevel = new Int32Array(1024);
   private logCls = new Int32Array(1024);
   private logDelta = new Int8Array(1024);
-  private logLen = 0;
+  private readonly byFile: Int32Array;
+  private readonly cursor: Int32Array;
+  private stampCounter = 0;
 
   constructor(private readonly prep: PreparedEval) {
     const n = prep.n;
-    this.col = new Float64Array(n);
-    this.radix = radixWorkspace(n);
+    this.columns = new ColumnReader(prep);
+    this.grouper = new LevelGrouper(n);
     this.stamp = new Int32Array(n);
     this.runEndAt = new Int32Array(n);
     this.runStartAt = new Int32Array(n);
     this.passAt = new Uint8Array(n);
     this.ctStart = new Int32Array(n);
     this.ctLen = new Int32Array(n);
+    this.flags = new Uint8Array(n);
+    this.byFile = new Int32Array(n);
+    this.cursor = new Int32Array(prep.audioIds.length);
+    this.active = new Uint8Array(n);
+    this.touchT = new Uint8Array(n);
+    this.touchA = new Uint8Array(n);
+    this.anyZone = new Uint8Array(n);
+    for (const ev of prep.events) {
+      for (let f = 0; f < prep.audioIds.length; f++) {
+        for (let k = ev.ptr[f]; k < ev.ptr[f + 1]; k++) markOverlap(prep, f, ev.on[k], ev.off[k], this.anyZone, 1);
+      }
+    }
   }
 
-  /** Counts of class `c` at all of its levels. */
-  run(c: number, crit: IntersectionCriteria): LevelStats {
+  /**
+   * Counts of class `c` at its levels, from the highest down. With `stopAfter`, the sweep ends after that
+   * level index (lower levels are left out of the result): used when they cannot matter.
+   */
+  run(c: number, crit: IntersectionCriteria, stopAfter = Infinity): LevelStats {
     const prep = this.prep;
-    const round = makeRounder(crit.timeDecimals);
+    const scale = 10 ** crit.timeDecimals;
     const { dtc, gtc } = crit;
-    const cttc = crit.cttc;
+    const cttc = crit.cttc ?? 0;
+    const withCt = crit.cttc !== null;
     const { fileOf, fileStart, tOn, tOff, fileClassPtr, fileClasses } = prep;
     const allEvents = prep.events;
     const { on: gOn, off: gOff, ptr: gPtr } = allEvents[c];
     const nGt = gOn.length;
     const gtThr = new Float64Array(nGt);
-    for (let k = 0; k < nGt; k++) gtThr[k] = round(gtc * (gOff[k] - gOn[k]));
+    for (let k = 0; k < nGt; k++) gtThr[k] = roundHalfEven(gtc * (gOff[k] - gOn[k]) * scale) / scale;
     const gtSum = new Float64Array(nGt);
     const gtPass = new Uint8Array(nGt);
     const gtDirty = new Int32Array(nGt);
     const dirtyList = new Int32Array(nGt);
 
-    const col = classColumn(prep, c, this.col);
-    const perm = argsortFloat64(col, this.radix);
-    const n = prep.n;
-    // Distinct finite levels (−∞ frames never switch on).
-    let firstFinite = 0;
-    while (firstFinite < n && col[perm[firstFinite]] === -Infinity) firstFinite++;
-    let U = 0;
-    for (let i = n - 1; i >= firstFinite; i--) if (i === n - 1 || col[perm[i]] !== col[perm[i + 1]]) U++;
+    const F = prep.audioIds.length;
+    const flags = this.flags;
+    for (let f = 0; f < F; f++) {
+      const hasTarget = gPtr[f + 1] > gPtr[f];
+      const hasAny = fileClassPtr[f + 1] > fileClassPtr[f];
+      const s0 = fileStart[f];
+      const e0 = fileStart[f + 1];
+      flags.fill(hasTarget || (withCt && hasAny) ? 0 : SHORTCUT, s0, e0);
+      flags[s0] |= FIRST;
+      flags[e0 - 1] |= LAST;
+      for (let k = gPtr[f]; k < gPtr[f + 1]; k++) markOverlap(prep, f, gOn[k], gOff[k], flags, TARGET);
+    }
+
+    const col = this.columns.get(c);
+    const { levels: ascending, start, perm, rank } = this.grouper.group(col);
+    const Uall = ascending.length;
+    const U = Math.min(Uall, stopAfter + 1);
+    const qMin = Uall - U; // levels below this rank are not swept
     const levels = new Float64Array(U);
+    for (let r = 0; r < U; r++) levels[r] = ascending[Uall - 1 - r];
+    const fp = new Int32Array(U); // per-level deltas first, prefix-summed at the end
     const tp = new Int32Array(U);
-    const fp = new Int32Array(U);
-    const withCt = cttc !== null;
 
-    const { stamp, runEndAt, runStartAt, passAt, ctStart, ctLen } = this;
-    stamp.fill(0);
-    this.ctPoolLen = 0;
-    this.logLen = 0;
-    let r = -1; // current level index (0 = highest)
+    // Regroup the frames by file, keeping level order, so that each file is swept on its own with all its
+    // per-frame state in cache.
+    const byFile = this.byFile;
+    const cursor = this.cursor;
+    cursor.set(fileStart.subarray(0, F));
+    for (let i = start[qMin]; i < perm.length; i++) {
+      const g = perm[i];
+      byFile[cursor[fileOf[g]]++] = g;
+    }
+
+    const { stamp, active, runEndAt, runStartAt, passAt, ctStart, ctLen, touchT, touchA, anyZone } = this;
+    let ctPool = this.ctPool;
+    let ctPoolLen = 0;
+    let logLen = 0;
+    let r = 0; // level index of the frames being switched on (0 = highest)
     let nDirty = 0;
-    let cur = 0;
+    let cur = this.stampCounter;
 
-    const markDirty = (k: number) => {
-      if (gtDirty[k] !== cur) {
-        gtDirty[k] = cur;
-        dirtyList[nDirty++] = k;
-      }
-    };
-    // First GT event of file f (class c) that may overlap a run starting at time a.
+    // First GT event of class c in [k0, k1) that may overlap an interval starting at time a.
     const firstEvent = (k0: number, k1: number, a: number) => {
       let lo = k0;
       let hi = k1;
@@ -122,28 +198,22 @@ export class IntersectionSweep {
       }
       return lo;
     };
-    const pushCt = (o: number) => {
-      if (this.ctPoolLen === this.ctPool.length) {
-        const grown = new Int32Array(this.ctPool.length * 2);
-        grown.set(this.ctPool);
-        this.ctPool = grown;
-      }
-      this.ctPool[this.ctPoolLen++] = o;
-    };
     const logCt = (o: number, d: number) => {
-      if (this.logLen === this.logLevel.length) {
-        const size = this.logLen * 2;
+      if (logLen === this.logLevel.length) {
+        const size = logLen * 2;
         const lv = new Int32Array(size); lv.set(this.logLevel); this.logLevel = lv;
         const lc = new Int32Array(size); lc.set(this.logCls); this.logCls = lc;
         const ld = new Int8Array(size); ld.set(this.logDelta); this.logDelta = ld;
       }
-      this.logLevel[this.logLen] = r;
-      this.logCls[this.logLen] = o;
-      this.logDelta[this.logLen++] = d;
+      this.logLevel[logLen] = r;
+      this.logCls[logLen] = o;
+      this.logDelta[logLen++] = d;
     };
 
+    // Runs touching no GT frame skip the GT loops (their overlaps are all 0).
     const removeRun = (s: number, e: number) => {
       if (passAt[s]) {
+        if (!touchT[s]) return;
         const a = tOn[s];
         const b = tOff[e - 1];
         const f = fileOf[s];
@@ -152,49 +222,55 @@ export class IntersectionSweep {
           const ov = Math.min(b, gOff[k]) - Math.max(a, gOn[k]);
           if (ov > 0) {
             gtSum[k] -= ov;
-            markDirty(k);
+            if (gtDirty[k] !== cur) { gtDirty[k] = cur; dirtyList[nDirty++] = k; }
           }
         }
-      } else {
-        fp[r]--;
-        if (withCt) {
-          const p0 = ctStart[s];
-          const p1 = p0 + ctLen[s];
-          for (let p = p0; p < p1; p++) logCt(this.ctPool[p], -1);
-        }
+        return;
+      }
+      fp[r]--;
+      if (withCt) {
+        const p1 = ctStart[s] + ctLen[s];
+        for (let p = ctStart[s]; p < p1; p++) logCt(ctPool[p], -1);
       }
     };
 
-    const addRun = (s: number, e: number) => {
+    const addRun = (s: number, e: number, tT: number, tA: number) => {
       runEndAt[s] = e;
       runStartAt[e - 1] = s;
+      touchT[s] = tT;
+      touchA[s] = tA;
       const a = tOn[s];
       const b = tOff[e - 1];
       const len = b - a;
       const f = fileOf[s];
       const k1 = gPtr[f + 1];
-      const kFirst = firstEvent(gPtr[f], k1, a);
+      let kFirst = k1;
       let inter = 0;
-      for (let k = kFirst; k < k1 && gOn[k] < b; k++) {
-        const ov = Math.min(b, gOff[k]) - Math.max(a, gOn[k]);
-        if (ov > 0) inter += ov;
+      if (tT) {
+        kFirst = firstEvent(gPtr[f], k1, a);
+        for (let k = kFirst; k < k1 && gOn[k] < b; k++) {
+          const ov = Math.min(b, gOff[k]) - Math.max(a, gOn[k]);
+          if (ov > 0) inter += ov;
+        }
       }
-      const pass = round(inter) >= round(dtc * len);
-      passAt[s] = pass ? 1 : 0;
-      if (pass) {
+      if (roundHalfEven(inter * scale) / scale >= roundHalfEven(dtc * len * scale) / scale) {
+        passAt[s] = 1;
         for (let k = kFirst; k < k1 && gOn[k] < b; k++) {
           const ov = Math.min(b, gOff[k]) - Math.max(a, gOn[k]);
           if (ov > 0) {
             gtSum[k] += ov;
-            markDirty(k);
+            if (gtDirty[k] !== cur) { gtDirty[k] = cur; dirtyList[nDirty++] = k; }
           }
         }
         return;
       }
+      passAt[s] = 0;
       fp[r]++;
       if (!withCt) return;
-      ctStart[s] = this.ctPoolLen;
-      const thr = round((cttc as number) * len);
+      ctStart[s] = ctPoolLen;
+      ctLen[s] = 0;
+      const thr = roundHalfEven(cttc * len * scale) / scale;
+      if (!tA && thr > 0) return;
       for (let q = fileClassPtr[f]; q < fileClassPtr[f + 1]; q++) {
         const o = fileClasses[q];
         if (o === c) continue;
@@ -205,68 +281,98 @@ export class IntersectionSweep {
           const ov = Math.min(b, ev.off[j]) - Math.max(a, ev.on[j]);
           if (ov > 0) sum += ov;
         }
-        if (round(sum) >= thr) {
+        if (roundHalfEven(sum * scale) / scale >= thr) {
           logCt(o, 1);
-          pushCt(o);
+          if (ctPoolLen === ctPool.length) {
+            const grown = new Int32Array(ctPool.length * 2);
+            grown.set(ctPool);
+            ctPool = this.ctPool = grown;
+          }
+          ctPool[ctPoolLen++] = o;
         }
       }
-      ctLen[s] = this.ctPoolLen - ctStart[s];
+      ctLen[s] = ctPoolLen - ctStart[s];
     };
 
-    // Blocks of equal values in `perm` are contiguous and in ascending frame order (stable sort).
-    let blockEnd = n;
-    while (blockEnd > firstFinite) {
-      const v = col[perm[blockEnd - 1]];
-      let blockStart = blockEnd - 1;
-      while (blockStart > firstFinite && col[perm[blockStart - 1]] === v) blockStart--;
-      r++;
-      cur = r + 1;
-      levels[r] = v;
-      if (r > 0) {
-        fp[r] = fp[r - 1];
-        tp[r] = tp[r - 1];
-      }
-      nDirty = 0;
-      for (let i = blockStart; i < blockEnd; i++) stamp[perm[i]] = cur;
-      let doneUntil = -1;
-      for (let i = blockStart; i < blockEnd; i++) {
-        const g = perm[i];
-        if (g < doneUntil) continue;
-        const f = fileOf[g];
-        const fs = fileStart[f];
-        const fe = fileStart[f + 1];
-        let start = g;
-        // Frames left of g that are on belong to one old run (new ones were merged by an earlier g).
-        if (start > fs && stamp[start - 1] !== 0) {
-          const s0 = runStartAt[start - 1];
-          removeRun(s0, start);
-          start = s0;
+    for (let f = 0; f < F; f++) {
+      const fs = fileStart[f];
+      const fe = fileStart[f + 1];
+      const lo = fs;
+      const hi = cursor[f];
+      if (hi === lo) continue;
+      active.fill(0, fs, fe);
+      if (flags[fs] & SHORTCUT) {
+        // Every run is an FP here: a new frame adds a run and merges away each active neighbour's run.
+        for (let j = hi - 1; j >= lo; j--) {
+          const g = byFile[j];
+          const fl = flags[g];
+          active[g] = 1;
+          fp[Uall - 1 - rank[g]] += 1 - (!(fl & FIRST) && active[g - 1] ? 1 : 0) - (!(fl & LAST) && active[g + 1] ? 1 : 0);
         }
-        let end = g + 1;
-        while (end < fe && stamp[end] !== 0) {
-          if (stamp[end] === cur) end++;
-          else {
-            const e0 = runEndAt[end];
-            removeRun(end, e0);
-            end = e0;
+        continue;
+      }
+      let jEnd = hi; // frames byFile[jStart .. jEnd) share one level, in ascending frame order
+      while (jEnd > lo) {
+        const q = rank[byFile[jEnd - 1]];
+        let jStart = jEnd - 1;
+        while (jStart > lo && rank[byFile[jStart - 1]] === q) jStart--;
+        r = Uall - 1 - q;
+        cur++;
+        nDirty = 0;
+        for (let j = jStart; j < jEnd; j++) {
+          const g = byFile[j];
+          active[g] = 1;
+          stamp[g] = cur;
+        }
+        let doneUntil = -1;
+        for (let j = jStart; j < jEnd; j++) {
+          const g = byFile[j];
+          if (g < doneUntil) continue;
+          let s0 = g;
+          let tT = flags[g] & TARGET ? 1 : 0;
+          let tA = anyZone[g];
+          // Frames left of g that are on form one old run (new ones were merged by an earlier g).
+          if (!(flags[g] & FIRST) && active[g - 1]) {
+            const s1 = runStartAt[g - 1];
+            tT |= touchT[s1];
+            tA |= touchA[s1];
+            removeRun(s1, g);
+            s0 = s1;
+          }
+          let e0 = g + 1;
+          while (e0 < fe && active[e0]) {
+            if (stamp[e0] === cur) {
+              if (flags[e0] & TARGET) tT = 1;
+              tA |= anyZone[e0];
+              e0++;
+            } else {
+              const e1 = runEndAt[e0];
+              tT |= touchT[e0];
+              tA |= touchA[e0];
+              removeRun(e0, e1);
+              e0 = e1;
+            }
+          }
+          addRun(s0, e0, tT, tA);
+          doneUntil = e0;
+        }
+        for (let j = 0; j < nDirty; j++) {
+          const k = dirtyList[j];
+          const pass = roundHalfEven(gtSum[k] * scale) / scale >= gtThr[k] ? 1 : 0;
+          if (pass !== gtPass[k]) {
+            gtPass[k] = pass;
+            tp[r] += pass ? 1 : -1;
           }
         }
-        addRun(start, end);
-        doneUntil = end;
+        jEnd = jStart;
       }
-      for (let q = 0; q < nDirty; q++) {
-        const k = dirtyList[q];
-        const pass = round(gtSum[k]) >= gtThr[k] ? 1 : 0;
-        if (pass !== gtPass[k]) {
-          gtPass[k] = pass;
-          tp[r] += pass ? 1 : -1;
-        }
-      }
-      blockEnd = blockStart;
     }
-    const ct = withCt
-      ? { level: this.logLevel.slice(0, this.logLen), cls: this.logCls.slice(0, this.logLen), delta: this.logDelta.slice(0, this.logLen) }
-      : null;
+    this.stampCounter = cur;
+    for (let q = 1; q < U; q++) {
+      fp[q] += fp[q - 1];
+      tp[q] += tp[q - 1];
+    }
+    const ct = withCt ? sortLog(this.logLevel, this.logCls, this.logDelta, logLen, U) : null;
     return { levels, tp, fp, ct };
   }
 }

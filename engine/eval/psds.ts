@@ -57,6 +57,9 @@ export function validatePsdsParams(p: PsdsParams, nClasses: number): void {
   if (!(Number.isFinite(p.alphaCt) && p.alphaCt >= 0)) throw new Error(`alpha_ct must be ≥ 0, got ${p.alphaCt}`);
   if (!(Number.isFinite(p.alphaSt) && p.alphaSt >= 0)) throw new Error(`alpha_st must be ≥ 0, got ${p.alphaSt}`);
   if (!(Number.isFinite(p.maxEfpr) && p.maxEfpr > 0)) throw new Error(`max_efpr must be > 0, got ${p.maxEfpr}`);
+  if (!(Number.isInteger(p.timeDecimals) && p.timeDecimals >= 0 && p.timeDecimals <= 15)) {
+    throw new Error(`time_decimals must be an integer in [0, 15], got ${p.timeDecimals}`);
+  }
   if (!(p.unitOfTime in SECONDS_PER_UNIT)) {
     throw new Error(`Invalid unit_of_time ${p.unitOfTime}. Valid units are ${Object.keys(SECONDS_PER_UNIT).join(', ')}.`);
   }
@@ -69,11 +72,22 @@ export function computePsds(prep: PreparedEval, params: PsdsParams, sweep = new 
   const without = prep.classes.filter((_, c) => prep.nRef[c] === 0);
   if (without.length) throw new Error(`No ground truth events for classes ${pyList(without)}.`);
   const rocs: ClassRoc[] = [];
+  const unit = SECONDS_PER_UNIT[params.unitOfTime];
   for (let c = 0; c < K; c++) {
-    const stats = sweep.run(c, { dtc: params.dtc, gtc: params.gtc, cttc: params.cttc, timeDecimals: params.timeDecimals });
+    const crit = { dtc: params.dtc, gtc: params.gtc, cttc: params.cttc, timeDecimals: params.timeDecimals };
+    let stopAfter = Infinity;
+    if (params.cttc !== null) {
+      // Cross triggers only add to the eFPR, so a level whose FP rate alone exceeds max_efpr is cut anyway.
+      // A cheap sweep without them finds the lowest level that can still matter; the costly sweep with
+      // cross triggers stops there.
+      const plain = sweep.run(c, { ...crit, cttc: null });
+      stopAfter = -1;
+      for (let r = 0; r < plain.fp.length; r++) if ((plain.fp[r] / prep.datasetDuration) * unit <= params.maxEfpr) stopAfter = r;
+    }
+    const stats = sweep.run(c, crit, stopAfter);
     rocs.push(classRoc(stats, {
       c, nRef: prep.nRef, tRef: prep.tRef, datasetDuration: prep.datasetDuration,
-      alphaCt: params.alphaCt, secondsPerUnit: SECONDS_PER_UNIT[params.unitOfTime], maxEfpr: params.maxEfpr,
+      alphaCt: params.alphaCt, secondsPerUnit: unit, maxEfpr: params.maxEfpr,
     }));
   }
   const roc = psdRoc(rocs, params.alphaSt, params.maxEfpr);

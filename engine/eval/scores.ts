@@ -212,6 +212,44 @@ export function classColumn(prep: PreparedEval, c: number, out: Float64Array = n
 }
 
 /**
+ * Class columns on the global frame axis, extracted `width` columns at a time: one pass over the row-major
+ * tables reads whole cache lines instead of one strided value per row and class.
+ */
+export class ColumnReader {
+  private block = -1;
+  private readonly buf: Float64Array;
+
+  constructor(private readonly prep: PreparedEval, private readonly width = 8) {
+    this.buf = new Float64Array(Math.min(width, prep.classes.length) * prep.n);
+  }
+
+  /** Column c (a view, valid until a column of another block is requested). */
+  get(c: number): Float64Array {
+    const { prep, width } = this;
+    const K = prep.classes.length;
+    const n = prep.n;
+    const b = Math.floor(c / width);
+    if (b !== this.block) {
+      const c0 = b * width;
+      const w = Math.min(width, K - c0);
+      const buf = this.buf;
+      for (let f = 0; f < prep.tables.length; f++) {
+        const s = prep.tables[f].scores;
+        const T = s.length / K;
+        const g0 = prep.fileStart[f];
+        for (let i = 0; i < T; i++) {
+          const row = i * K + c0;
+          for (let j = 0; j < w; j++) buf[j * n + g0 + i] = s[row + j];
+        }
+      }
+      this.block = b;
+    }
+    const j = c - b * width;
+    return this.buf.subarray(j * n, (j + 1) * n);
+  }
+}
+
+/**
  * Merge same-class events that overlap or touch (next.onset ≤ current.offset), as EfficientSED does before
  * evaluation; the reference itself rejects such events.
  */

@@ -88,3 +88,123 @@ export function argsortFloat64(values: Float64Array, ws: RadixWorkspace = radixW
   }
   return idx;
 }
+
+function hashBits(lo: number, hi: number): number {
+  const h = Math.imul(lo ^ (lo >>> 16), 0x9e3779b1) ^ Math.imul(hi ^ (hi >>> 15), 0x85ebca77);
+  return h ^ (h >>> 13);
+}
+
+/** Frames grouped by distinct value: group q (ascending value levels[q]) is perm[start[q] .. start[q+1]). */
+export interface LevelGroups {
+  levels: Float64Array;
+  start: Int32Array;
+  /** frame indices, grouped by level, ascending frame index within a group; −∞ frames are left out */
+  perm: Int32Array;
+  /** level index (into `levels`) of every frame, −1 for −∞ */
+  rank: Int32Array;
+}
+
+/**
+ * Group the frames of a column by distinct value, ascending. Distinct values are found with an
+ * open-addressing hash table on the bit patterns, so only the (usually few thousand) distinct values are
+ * sorted; frames are then placed by a counting sort. Much faster than sorting all frames when values repeat
+ * (quantised or median-filtered scores), and no slower than a full radix sort when they do not.
+ */
+export class LevelGrouper {
+  private table: Int32Array;
+  private ids: Int32Array;
+  private distinct: Float64Array;
+  private counts: Int32Array;
+  private rankBuf: Int32Array;
+  private permBuf: Int32Array;
+  private readonly radix: RadixWorkspace;
+
+  constructor(private readonly n: number) {
+    // Starts small so that the table stays in cache for the usual few thousand levels; grows as needed.
+    this.table = new Int32Array(4096);
+    this.ids = new Int32Array(n);
+    this.distinct = new Float64Array(Math.max(n, 1));
+    this.counts = new Int32Array(n + 1);
+    this.rankBuf = new Int32Array(Math.max(n, 1));
+    this.permBuf = new Int32Array(n);
+    this.radix = radixWorkspace(n);
+  }
+
+  /** Double the hash table and re-insert the u distinct values found so far. */
+  private grow(u: number): Int32Array {
+    const table = new Int32Array(this.table.length * 2).fill(-1);
+    const mask = table.length - 1;
+    const f64 = new Float64Array(1);
+    const w = new Uint32Array(f64.buffer);
+    for (let d = 0; d < u; d++) {
+      f64[0] = this.distinct[d];
+      let h = hashBits(w[0], w[1]) & mask;
+      while (table[h] >= 0) h = (h + 1) & mask;
+      table[h] = d;
+    }
+    this.table = table;
+    return table;
+  }
+
+  /** The result's arrays are views into this grouper's buffers, valid until its next call. */
+  group(values: Float64Array): LevelGroups {
+    const n = this.n;
+    if (values.length !== n) throw new Error(`LevelGrouper: expected ${n} values, got ${values.length}`);
+    const bits = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
+    const { ids, distinct } = this;
+    let table = this.table;
+    let mask = table.length - 1;
+    table.fill(-1);
+    let u = 0;
+    let finite = 0;
+    let prev = NaN;
+    let prevId = -1;
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (v === -Infinity) { ids[i] = -1; continue; }
+      finite++;
+      // Scores come in plateaus (median filtering, quantisation): skip the hash for a repeated value.
+      if (v === prev) { ids[i] = prevId; continue; }
+      prev = v;
+      let lo = bits[2 * i];
+      let hi = bits[2 * i + 1];
+      if (v === 0) { lo = 0; hi = 0; } // -0 and +0 are one level
+      let h = hashBits(lo, hi) & mask;
+      for (;;) {
+        const d = table[h];
+        if (d < 0) {
+          table[h] = u;
+          distinct[u] = v === 0 ? 0 : v;
+          prevId = ids[i] = u++;
+          if (2 * u > table.length) {
+            table = this.grow(u);
+            mask = table.length - 1;
+          }
+          break;
+        }
+        if (distinct[d] === v) { prevId = ids[i] = d; break; }
+        h = (h + 1) & mask;
+      }
+    }
+    const order = argsortFloat64(distinct.subarray(0, u), this.radix); // distinct id by ascending value
+    const rankOf = this.rankBuf; // distinct id → rank
+    const levels = new Float64Array(u);
+    for (let q = 0; q < u; q++) {
+      rankOf[order[q]] = q;
+      levels[q] = distinct[order[q]];
+    }
+    const counts = this.counts;
+    counts.fill(0, 0, u + 1);
+    for (let i = 0; i < n; i++) {
+      if (ids[i] < 0) continue;
+      const q = rankOf[ids[i]];
+      ids[i] = q;
+      counts[q + 1]++;
+    }
+    for (let q = 0; q < u; q++) counts[q + 1] += counts[q];
+    const start = counts.slice(0, u + 1);
+    const perm = this.permBuf.subarray(0, finite);
+    for (let i = 0; i < n; i++) if (ids[i] >= 0) perm[counts[ids[i]]++] = i;
+    return { levels, start, perm, rank: ids };
+  }
+}

@@ -9,5 +9,6 @@ import { register as detect } from './detect';
 import { register as profile } from './profile';
 import { register as train } from './train';
 import { register as pseudoLabel } from './pseudoLabel';
+import { register as evaluate } from './eval';
 
-export const commands: Array<(program: Command) => void> = [info, serve, convert, pull, mel, detect, profile, train, pseudoLabel];
+export const commands: Array<(program: Command) => void> = [info, serve, convert, pull, mel, detect, profile, train, pseudoLabel, evaluate];
