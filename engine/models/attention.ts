@@ -2,8 +2,6 @@
  * Multi-head attention pieces shared by TF, ATT (rotary, gated) and HYBRID (plain SDPA).
  * Channel split of to_qkv follows einops `b n (qkv h d)`: index = which·D + head·d + j.
  */
-// Chained tensor methods (x.reshape(...), x.mul(...)) are registered by this side-effect import.
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamGetter, ParamSpec } from './params';
 import { dropout, linear, linearSpecs, type ForwardContext } from './layers';
@@ -14,7 +12,7 @@ import { applyRotary, rotarySpec, rotaryTables } from './rotary';
 export function splitQkv(qkv: tf.Tensor3D, heads: number): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
   const [B, T, C] = qkv.shape;
   const d = C / 3 / heads;
-  const t = tf.transpose(qkv.reshape([B, T, 3, heads, d]), [2, 0, 3, 1, 4]); // [3,B,h,T,d]
+  const t = tf.transpose(tf.reshape(qkv, [B, T, 3, heads, d]), [2, 0, 3, 1, 4]); // [3,B,h,T,d]
   const [q, k, v] = tf.unstack(t, 0) as tf.Tensor4D[];
   return [q, k, v];
 }
@@ -22,7 +20,7 @@ export function splitQkv(qkv: tf.Tensor3D, heads: number): [tf.Tensor4D, tf.Tens
 /** [B,h,T,d] → [B,T,h·d]. */
 export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
   const [B, H, T, d] = x.shape;
-  return tf.transpose(x, [0, 2, 1, 3]).reshape([B, T, H * d]);
+  return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B, T, H * d]);
 }
 
 /** softmax(q kᵀ / √d) v, no mask; dropout on the probabilities in training. */
@@ -61,7 +59,7 @@ export function rotaryAttention(p: ParamGetter, prefix: string, x: tf.Tensor3D, 
   const { cos, sin } = rotaryTables(p(`${prefix}.pos_encoding.freqs`), T);
   const out = sdpa(applyRotary(q, cos, sin), applyRotary(k, cos, sin), v, o.dropout, ctx);
   const gates = tf.sigmoid(linear(n, p(`${prefix}.to_gates.weight`), p(`${prefix}.to_gates.bias`))); // [B,T,h]
-  const gated = tf.mul(out, tf.transpose(gates, [0, 2, 1]).reshape([B, o.heads, T, 1])) as tf.Tensor4D;
+  const gated = tf.mul(out, tf.reshape(tf.transpose(gates, [0, 2, 1]), [B, o.heads, T, 1])) as tf.Tensor4D;
   return dropout(linear(mergeHeads(gated), p(`${prefix}.to_out.0.weight`)), o.dropout, ctx);
 }
 

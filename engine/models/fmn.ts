@@ -11,8 +11,6 @@
  * (PyTorch), not TF "same". In inference mode BatchNorm is folded into the conv weights per call
  * (one fused conv + bias + ReLU instead of conv, BN and activation over the activations).
  */
-// Chained tensor methods (x.reshape(...), x.mul(...)) are registered by this side-effect import.
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamGetter, ParamSpec } from './params';
 import { hardswish, type ForwardContext } from './layers';
@@ -150,7 +148,7 @@ function convBn(p: ParamGetter, convKey: string, bnPrefix: string, x: tf.Tensor4
     const variance = p(`${bnPrefix}.running_var`);
     const fold = (): tf.Tensor[] => {
       const s = tf.mul(gamma, tf.rsqrt(tf.add(variance, BN_EPS)));
-      return [tf.mul(w, o.depthwise ? s.reshape([-1, 1]) : s), tf.sub(beta, tf.mul(mean, s))];
+      return [tf.mul(w, o.depthwise ? tf.reshape(s, [-1, 1]) : s), tf.sub(beta, tf.mul(mean, s))];
     };
     const [filter, bias] = ctx.derived ? ctx.derived.get(convKey, [w, gamma, beta, mean, variance], fold) : fold();
     const fusedAct = o.act === 'relu' ? 'relu' : 'linear';
@@ -165,7 +163,7 @@ function convBn(p: ParamGetter, convKey: string, bnPrefix: string, x: tf.Tensor4
   const n = y.shape[0] * y.shape[1] * y.shape[2];
   // PyTorch normalises with the biased variance and tracks the unbiased one.
   ctx.bnStats.set(bnPrefix, { mean: tf.keep(mean.clone()) as tf.Tensor1D, variance: tf.keep(tf.mul(variance, n / Math.max(n - 1, 1))) as tf.Tensor1D });
-  const yn = tf.sub(y, mean).mul(tf.rsqrt(tf.add(variance, BN_EPS))).mul(gamma).add(beta) as tf.Tensor4D;
+  const yn = tf.add(tf.mul(tf.mul(tf.sub(y, mean), tf.rsqrt(tf.add(variance, BN_EPS))), gamma), beta) as tf.Tensor4D;
   return applyAct(yn, o.act);
 }
 
@@ -174,7 +172,7 @@ function squeezeExcite(p: ParamGetter, prefix: string, x: tf.Tensor4D): tf.Tenso
   const h = tf.fused.matMul({ a: s, b: p(`${prefix}.fc1.weight`) as tf.Tensor2D, bias: p(`${prefix}.fc1.bias`), activation: 'relu' });
   const g = tf.sigmoid(tf.fused.matMul({ a: h, b: p(`${prefix}.fc2.weight`) as tf.Tensor2D, bias: p(`${prefix}.fc2.bias`) }));
   const [B, C] = g.shape as [number, number];
-  return tf.mul(x, g.reshape([B, 1, 1, C]));
+  return tf.mul(x, tf.reshape(g, [B, 1, 1, C]));
 }
 
 /** Output of `features.<k>` for the taps in `taps` (NHWC), used by parity tests. */
@@ -207,7 +205,7 @@ export function backboneForward(p: ParamGetter, widthMult: number, mel: tf.Tenso
   taps?.set(16, x);
   const [B, H, W, E] = x.shape;
   if (H !== 1) throw new Error(`backbone: frequency axis collapsed to ${H}, expected 1 (input must have 128 mel bins, got ${mel.shape[1]})`);
-  return x.reshape([B, W, E]);
+  return tf.reshape(x, [B, W, E]);
 }
 
 /** Multiply-accumulates of the backbone for a mel of `freq × time` frames (conv weights; SE once per clip). */

@@ -2,8 +2,6 @@
  * Small building blocks shared by the backbone and the sequence models (tfjs-core ops only, all
  * differentiable and available on the wasm backend).
  */
-// Chained tensor methods (x.reshape(...), x.mul(...)) are registered by this side-effect import.
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamGetter, ParamSpec } from './params';
 import { torchDefaultBound } from './init';
@@ -50,8 +48,8 @@ export function dropout<T extends tf.Tensor>(x: T, rate: number, ctx: ForwardCon
 export function linear<T extends tf.Tensor>(x: T, w: tf.Tensor, b?: tf.Tensor): T {
   const inDim = x.shape[x.rank - 1] as number;
   const outDim = w.shape[1] as number;
-  const y = tf.fused.matMul({ a: x.reshape([-1, inDim]) as tf.Tensor2D, b: w as tf.Tensor2D, bias: b });
-  return y.reshape([...x.shape.slice(0, -1), outDim]) as T;
+  const y = tf.fused.matMul({ a: tf.reshape(x, [-1, inDim]) as tf.Tensor2D, b: w as tf.Tensor2D, bias: b });
+  return tf.reshape(y, [...x.shape.slice(0, -1), outDim]) as T;
 }
 
 /** Linear layer by state-dict prefix (`<prefix>.weight` [in,out] engine layout, optional `<prefix>.bias`). */
@@ -74,7 +72,7 @@ export function linearSpecs(prefix: string, inDim: number, outDim: number, opts:
 }
 
 export function hardswish<T extends tf.Tensor>(x: T): T {
-  return tf.mul(x, tf.relu6(tf.add(x, 3))).div(6) as T;
+  return tf.div(tf.mul(x, tf.relu6(tf.add(x, 3))), 6) as T;
 }
 
 /** GELU, exact erf form (PyTorch nn.GELU default). */
@@ -89,8 +87,8 @@ export function silu<T extends tf.Tensor>(x: T): T {
 /** nn.LayerNorm over the last axis (eps 1e-5, affine). */
 export function layerNorm<T extends tf.Tensor>(p: ParamGetter, prefix: string, x: T, eps = 1e-5): T {
   const { mean, variance } = tf.moments(x, -1, true);
-  const y = tf.sub(x, mean).mul(tf.rsqrt(tf.add(variance, eps)));
-  return y.mul(p(`${prefix}.weight`)).add(p(`${prefix}.bias`)) as T;
+  const y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+  return tf.add(tf.mul(y, p(`${prefix}.weight`)), p(`${prefix}.bias`)) as T;
 }
 
 export function layerNormSpecs(prefix: string, dim: number): ParamSpec[] {

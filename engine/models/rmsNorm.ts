@@ -2,15 +2,13 @@
  * Upstream's RMSNorm (models/sequence_models/helper.py): y = x / max(‖x‖₂, 1e-12) · √dim · γ over the
  * last axis (F.normalize semantics: the eps bounds the norm, not the mean square). Key `<prefix>.gamma`.
  */
-// Chained tensor methods (x.reshape(...), x.mul(...)) are registered by this side-effect import.
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamGetter, ParamSpec } from './params';
 
 export function rmsNorm<T extends tf.Tensor>(p: ParamGetter, prefix: string, x: T): T {
   const dim = x.shape[x.rank - 1];
   const norm = tf.sqrt(tf.sum(tf.square(x), -1, true));
-  return tf.div(x, tf.maximum(norm, 1e-12)).mul(p(`${prefix}.gamma`).mul(Math.sqrt(dim))) as T;
+  return tf.mul(tf.div(x, tf.maximum(norm, 1e-12)), tf.mul(p(`${prefix}.gamma`), Math.sqrt(dim))) as T;
 }
 
 export function rmsNormSpecs(prefix: string, dim: number): ParamSpec[] {

@@ -3,8 +3,6 @@
  * whole head dimension with **interleaved pairs**: channels (2i, 2i+1) share inv_freq_i, positions 0..T−1,
  * rotate_half maps (x0, x1, x2, x3, …) → (−x1, x0, −x3, x2, …); x' = x·cos + rotate_half(x)·sin.
  */
-// Chained tensor methods (x.reshape(...), x.mul(...)) are registered by this side-effect import.
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamSpec } from './params';
 
@@ -23,16 +21,16 @@ export function rotarySpec(key: string, headDim: number): ParamSpec {
 export function rotaryTables(freqs: tf.Tensor, length: number): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
   const half = freqs.shape[0];
   const angles = tf.outerProduct(tf.range(0, length, 1, 'float32') as tf.Tensor1D, freqs as tf.Tensor1D); // [T, d/2]
-  const inter = tf.tile(angles.reshape([length, half, 1]), [1, 1, 2]).reshape([length, 2 * half]) as tf.Tensor2D;
+  const inter = tf.reshape(tf.tile(tf.reshape(angles, [length, half, 1]), [1, 1, 2]), [length, 2 * half]) as tf.Tensor2D;
   return { cos: tf.cos(inter), sin: tf.sin(inter) };
 }
 
 /** x [B,h,T,d] → rotated x. */
 export function applyRotary(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tensor4D {
   const [B, H, T, d] = x.shape;
-  const pairs = x.reshape([B, H, T, d / 2, 2]);
+  const pairs = tf.reshape(x, [B, H, T, d / 2, 2]);
   const even = tf.slice(pairs, [0, 0, 0, 0, 0], [B, H, T, d / 2, 1]);
   const odd = tf.slice(pairs, [0, 0, 0, 0, 1], [B, H, T, d / 2, 1]);
-  const rotated = tf.concat([tf.neg(odd), even], 4).reshape([B, H, T, d]);
+  const rotated = tf.reshape(tf.concat([tf.neg(odd), even], 4), [B, H, T, d]);
   return tf.add(tf.mul(x, cos), tf.mul(rotated, sin));
 }

@@ -11,8 +11,6 @@
  * directions advance together in one batched [2,B,D]×[2,D,3D] matmul, and each step is its own tidy so
  * memory stays O(B·T·D).
  */
-// Chained tensor methods (x.reshape(...), x.mul(...)) are registered by this side-effect import.
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamGetter, ParamSpec } from '../params';
 import { torchDefaultBound } from '../init';
@@ -46,14 +44,14 @@ function gruLayer(p: ParamGetter, l: number, x: tf.Tensor3D, D: number): tf.Tens
   const rzMask = tf.concat([tf.ones([2 * D]), tf.zeros([D])]);
   const gi = tf.stack(DIRS.map((dir) => {
     const bias = tf.add(key('bias_ih', dir), tf.mul(key('bias_hh', dir), rzMask));
-    const g = tf.fused.matMul({ a: x.reshape([B * T, inDim]) as tf.Tensor2D, b: key('weight_ih', dir) as tf.Tensor2D, bias }).reshape([B, T, 3 * D]);
+    const g = tf.reshape(tf.fused.matMul({ a: tf.reshape(x, [B * T, inDim]) as tf.Tensor2D, b: key('weight_ih', dir) as tf.Tensor2D, bias }), [B, T, 3 * D]);
     return tf.transpose(dir ? tf.reverse(g, 1) : g, [1, 0, 2]); // [T,B,3D]
   }), 1); // [T,2,B,3D]
   const giRz = tf.unstack(tf.slice(gi, [0, 0, 0, 0], [T, 2, B, 2 * D]));
   const giN = tf.unstack(tf.slice(gi, [0, 0, 0, 2 * D], [T, 2, B, D]));
   const whh = tf.stack(DIRS.map((dir) => key('weight_hh', dir))) as tf.Tensor3D; // [2,D,3D]
   // Only b_hn enters the hidden-side matmul bias (r/z parts zero).
-  const bhh = tf.stack(DIRS.map((dir) => tf.mul(key('bias_hh', dir), tf.sub(1, rzMask)))).reshape([2, 1, 3 * D]);
+  const bhh = tf.reshape(tf.stack(DIRS.map((dir) => tf.mul(key('bias_hh', dir), tf.sub(1, rzMask)))), [2, 1, 3 * D]);
   let h: tf.Tensor3D = tf.zeros([2, B, D]);
   const outs: tf.Tensor3D[] = [];
   for (let t = 0; t < T; t++) {

@@ -11,8 +11,6 @@
  * The recurrence is a parallel scan (scan.ts) with both directions stacked on the batch axis.
  * (Upstream asserts D ≥ 128; we build any D divisible by 8, as the fixtures and `fmn04+hybrid:104` need.)
  */
-// Chained tensor methods (x.reshape(...), x.mul(...)) are registered by this side-effect import.
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamGetter } from '../params';
 import { gelu, linear, linearP, linearSpecs, type ForwardContext } from '../layers';
@@ -43,7 +41,7 @@ function biMinGru(p: ParamGetter, pre: string, n: tf.Tensor3D): tf.Tensor3D {
 
 function toHeads(x: tf.Tensor3D): tf.Tensor4D {
   const [B, T, D] = x.shape;
-  return tf.transpose(x.reshape([B, T, HEADS, D / HEADS]) as tf.Tensor4D, [0, 2, 1, 3]);
+  return tf.transpose(tf.reshape(x, [B, T, HEADS, D / HEADS]) as tf.Tensor4D, [0, 2, 1, 3]);
 }
 
 function hybridBlock(p: ParamGetter, pre: string, n: tf.Tensor3D, ctx: ForwardContext): tf.Tensor3D {

@@ -12,8 +12,6 @@
  * frames (upstream's chunk size is 256 ≥ 250):
  *   L[h,t,s] = exp(Σ_{s<i≤t} dt_i A_h) for s ≤ t else 0;  y = (L ⊙ C Bᵀ) (x·dt) + D x.
  */
-// Chained tensor methods (x.reshape(...), x.mul(...)) are registered by this side-effect import.
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import * as tf from '@tensorflow/tfjs-core';
 import { mambaHeadDim } from '../names';
 import type { ParamGetter, ParamSpec } from '../params';
@@ -83,23 +81,23 @@ function mamba2(p: ParamGetter, pre: string, u: tf.Tensor3D, D: number): tf.Tens
   const xBCraw = tf.slice(zxbcdt, [0, 0, m.inner], [B, T, m.convCh]);
   const dtRaw = tf.slice(zxbcdt, [0, 0, m.inner + m.convCh], [B, T, m.heads]);
   // Causal depthwise conv: y_t = w₀ x_{t−2} + w₁ x_{t−1} + w₂ x_t + b (weight [k,1,C] engine layout).
-  const w = p(`${pre}.conv1d.weight`).reshape([D_CONV, m.convCh]);
+  const w = tf.reshape(p(`${pre}.conv1d.weight`), [D_CONV, m.convCh]);
   const xp = tf.pad(xBCraw, [[0, 0], [D_CONV - 1, 0], [0, 0]]);
   let conv: tf.Tensor3D = tf.add(tf.mul(tf.slice(xp, [0, 0, 0], [B, T, m.convCh]), tf.slice(w, [0, 0], [1, m.convCh])), p(`${pre}.conv1d.bias`));
   for (let j = 1; j < D_CONV; j++) conv = tf.add(conv, tf.mul(tf.slice(xp, [0, j, 0], [B, T, m.convCh]), tf.slice(w, [j, 0], [1, m.convCh])));
   const xBC = silu(conv);
-  const x = tf.slice(xBC, [0, 0, 0], [B, T, m.inner]).reshape([B, T, m.heads, m.headDim]);
+  const x = tf.reshape(tf.slice(xBC, [0, 0, 0], [B, T, m.inner]), [B, T, m.heads, m.headDim]);
   const Bm = tf.slice(xBC, [0, 0, m.inner], [B, T, D_STATE]);
   const Cm = tf.slice(xBC, [0, 0, m.inner + D_STATE], [B, T, D_STATE]);
   const dt = tf.softplus(tf.add(dtRaw, p(`${pre}.dt_bias`))); // [B,T,H]
   const A = tf.neg(tf.exp(p(`${pre}.A_log`))); // [H]
   const Acum = tf.cumsum(tf.transpose(tf.mul(dt, A), [0, 2, 1]), 2); // [B,H,T]
-  const seg = tf.sub(Acum.reshape([B, m.heads, T, 1]), Acum.reshape([B, m.heads, 1, T])); // [B,H,T(t),T(s)]
+  const seg = tf.sub(tf.reshape(Acum, [B, m.heads, T, 1]), tf.reshape(Acum, [B, m.heads, 1, T])); // [B,H,T(t),T(s)]
   const L = tf.exp(tf.where(causalMask(T), seg, tf.scalar(-Infinity)));
-  const CB = tf.matMul(Cm, Bm, false, true).reshape([B, 1, T, T]);
-  const xdt = tf.transpose(tf.mul(x, dt.reshape([B, T, m.heads, 1])), [0, 2, 1, 3]); // [B,H,T,P]
+  const CB = tf.reshape(tf.matMul(Cm, Bm, false, true), [B, 1, T, T]);
+  const xdt = tf.transpose(tf.mul(x, tf.reshape(dt, [B, T, m.heads, 1])), [0, 2, 1, 3]); // [B,H,T,P]
   const y = tf.transpose(tf.matMul(tf.mul(L, CB), xdt), [0, 2, 1, 3]); // [B,T,H,P]
-  const yD = tf.add(y, tf.mul(x, p(`${pre}.D`).reshape([m.heads, 1]))).reshape([B, T, m.inner]);
+  const yD = tf.reshape(tf.add(y, tf.mul(x, tf.reshape(p(`${pre}.D`), [m.heads, 1]))), [B, T, m.inner]);
   return linear(tf.mul(yD, silu(z)), p(`${pre}.out_proj.weight`));
 }
 

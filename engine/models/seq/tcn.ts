@@ -9,8 +9,6 @@
  * ops (tfjs conv gradients do not support dilation). Works on [B,T,D] directly (no permutes needed).
  * State dict: each conv appears twice (`conv1.*` = `net.0.*`, `conv2.*` = `net.4.*`).
  */
-// Chained tensor methods (x.reshape(...), x.mul(...)) are registered by this side-effect import.
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamGetter, ParamSpec } from '../params';
 import { torchDefaultBound } from '../init';
@@ -51,11 +49,11 @@ function convSpecs(pre: string, alias: string, D: number): ParamSpec[] {
 function causalConv(p: ParamGetter, pre: string, x: tf.Tensor3D, dilation: number): tf.Tensor3D {
   const [B, T, D] = x.shape;
   const v = p(`${pre}.weight_v`); // [k,in,out]
-  const w = tf.mul(v, tf.div(p(`${pre}.weight_g`), tf.sqrt(tf.sum(tf.square(v), [0, 1])))).reshape([KERNEL * D, D]);
+  const w = tf.reshape(tf.mul(v, tf.div(p(`${pre}.weight_g`), tf.sqrt(tf.sum(tf.square(v), [0, 1])))), [KERNEL * D, D]);
   const xp = tf.pad(x, [[0, 0], [(KERNEL - 1) * dilation, 0], [0, 0]]);
   const taps = Array.from({ length: KERNEL }, (_, j) => tf.slice(xp, [0, j * dilation, 0], [B, T, D]));
-  const y = tf.fused.matMul({ a: tf.concat(taps, 2).reshape([B * T, KERNEL * D]) as tf.Tensor2D, b: w as tf.Tensor2D, bias: p(`${pre}.bias`) });
-  return y.reshape([B, T, D]);
+  const y = tf.fused.matMul({ a: tf.reshape(tf.concat(taps, 2), [B * T, KERNEL * D]) as tf.Tensor2D, b: w as tf.Tensor2D, bias: p(`${pre}.bias`) });
+  return tf.reshape(y, [B, T, D]);
 }
 
 function temporalConvNet(p: ParamGetter, pre: string, x: tf.Tensor3D, ctx: ForwardContext): tf.Tensor3D {
