@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 const stages = [
   { name: 'typecheck', cmd: ['npx', 'tsc', '--noEmit', '-p', '.'], counts: 'exit' },
   { name: 'build', cmd: ['node', 'esbuild.config.mjs'], counts: 'exit' },
-  { name: 'mocha', cmd: ['npx', 'mocha'], counts: 'mocha' },
+  { name: 'mocha', cmd: ['npx', 'mocha', 'test/unit/**/*.test.ts', 'test/parity/**/*.test.ts', 'test/psds/**/*.test.ts', 'test/server/**/*.test.ts', 'test/renderers/**/*.test.ts'], counts: 'mocha' },
   fs.existsSync('test/vscode/run.mjs') && { name: 'vscode-integration', cmd: ['node', 'test/vscode/run.mjs'], counts: 'mocha' },
 ].filter(Boolean);
 

@@ -6,6 +6,7 @@
  * package costs nothing. A forced backend (`SED_BACKEND` or `--backend`) that cannot start is an error
  * naming the backend and the reason; it never silently falls back.
  */
+import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 
 export const BACKEND_NAMES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -54,7 +55,18 @@ function isSoftwareAdapter(info: { vendor?: string; architecture?: string; devic
   return /llvmpipe|lavapipe|swiftshader|softpipe|software/.test(text);
 }
 
+/** GPU device nodes Dawn's Vulkan/GL backends would open; without any, probing only prints loader noise. */
+function hasGpuDeviceNode(): boolean {
+  try {
+    if (fs.readdirSync('/dev').some((d) => /^nvidia\d/.test(d))) return true;
+    return fs.existsSync('/dev/dri') && fs.readdirSync('/dev/dri').some((d) => d.startsWith('renderD'));
+  } catch {
+    return false;
+  }
+}
+
 async function tryWebgpu(allowSoftware: boolean): Promise<string> {
+  if (!allowSoftware && process.platform === 'linux' && !hasGpuDeviceNode()) throw new Error('no GPU device (/dev/nvidia*, /dev/dri/renderD*) on this machine');
   let webgpu: { create: (opts: string[]) => GPU; globals: Record<string, unknown> };
   try {
     webgpu = (await import('webgpu')) as unknown as typeof webgpu;

@@ -1,0 +1,40 @@
+/** Shared helpers for the benchmarks: anchors (reference figures), timing, result files, tables. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { SHARED_DIR } from '../test/helpers/paths';
+import { writeFileAtomic } from '../engine/io/atomicWrite';
+
+export function readCsv(file: string): Record<string, string>[] {
+  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+  const header = lines[0].split(',');
+  return lines.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [header[i], v])));
+}
+
+/** Best reference CPU throughput per config (clips/s) over threads × batch, anchors/upstream_throughput_cpu.csv. */
+export function referenceCpuBest(): Map<string, number> {
+  const best = new Map<string, number>();
+  for (const r of readCsv(path.join(SHARED_DIR, 'anchors', 'upstream_throughput_cpu.csv'))) {
+    const v = Number(r.clips_per_s);
+    if (v > (best.get(r.config) ?? 0)) best.set(r.config, v);
+  }
+  return best;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+export function table(rows: Record<string, string | number>[]): string {
+  const cols = Object.keys(rows[0] ?? {});
+  const fmt = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : v);
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => fmt(r[c]).length)));
+  const line = (vals: string[]) => vals.map((v, i) => v.padStart(width[i])).join('  ');
+  return [line(cols), line(width.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map((c) => fmt(r[c]))))].join('\n');
+}
+
+export function writeResults(name: string, data: unknown): string {
+  const file = path.join('bench', 'results', `${name}.json`);
+  writeFileAtomic(file, JSON.stringify({ date: new Date().toISOString(), host: process.env.HOSTNAME ?? '', ...(data as object) }, null, 2) + '\n');
+  return file;
+}

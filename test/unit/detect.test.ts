@@ -1,0 +1,83 @@
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { initBackend } from '../../engine/backend/select';
+import { loadCheckpoint, saveCheckpoint } from '../../engine/checkpoint/index';
+import { decodeEvents } from '../../engine/detect/events';
+import { detectFile, selectClasses } from '../../engine/detect/pipeline';
+import { createModel, parseModelName } from '../../engine/models/index';
+import { REPO_ROOT, SHARED_DIR } from '../helpers/paths';
+
+const CLASSES = ['clearthroat', 'cough', 'doorslam', 'drawer', 'keyboard', 'keysDrop', 'knock', 'laughter', 'pageturn', 'phone', 'speech'];
+const SAMPLES = path.join(SHARED_DIR, 'data', 'dcase2016t2-samples');
+
+describe('detection pipeline (sed detect)', function () {
+  let dir: string;
+  let ckptDir: string;
+  before(async () => {
+    await initBackend('wasm');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sed-detect-'));
+    ckptDir = path.join(dir, 'ckpt');
+    const model = createModel(parseModelName('fmn04', CLASSES.length), { seed: 7 });
+    saveCheckpoint(ckptDir, model, { classes: CLASSES, thresholds: CLASSES.map(() => 0.5) });
+    model.dispose();
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('scores every 40 ms frame of the file and decodes events consistent with the scores', async () => {
+    const ckpt = loadCheckpoint(ckptDir);
+    const file = path.join(SAMPLES, 'keyboard009.wav');
+    const r = await detectFile(file, ckpt, { thresholds: [0.3, 0.5] });
+    assert.equal(r.frames, Math.ceil(r.durationSeconds / 0.04 - 1e-9));
+    assert.equal(r.scores.length, r.frames * CLASSES.length);
+    assert.ok(r.scores.every((s) => s >= 0 && s <= 1));
+    assert.deepEqual(r.events, decodeEvents(r.scores, r.frames, CLASSES, [0.3, 0.5], { frameSeconds: 0.04, durationSeconds: r.durationSeconds }));
+    for (const e of r.events) assert.ok(e.offset <= r.durationSeconds + 1e-9 && e.onset < e.offset);
+    ckpt.model.dispose();
+  });
+
+  it('restricts to a class subset and rejects unknown classes listing the valid ones', async () => {
+    assert.deepEqual(selectClasses(CLASSES, ['speech', 'cough']), [10, 1]);
+    assert.throws(() => selectClasses(CLASSES, ['bark']), /Unknown class 'bark'.*clearthroat, cough/);
+  });
+
+  it('processes a long file in 10 s chunks: a 25 s file equals its pieces scored alone', async () => {
+    const ckpt = loadCheckpoint(ckptDir);
+    const { writeWav } = await import('../helpers/wav');
+    const long = path.join(dir, 'long.wav');
+    const sr = 16000;
+    const samples = new Float32Array(25 * sr).map((_, i) => 0.3 * Math.sin((2 * Math.PI * 440 * i) / sr) * (i > 12 * sr ? 1 : 0.1));
+    writeWav(long, [samples], sr);
+    const whole = await detectFile(long, ckpt, { medianWindow: 1 });
+    assert.equal(whole.frames, 625);
+    const first = path.join(dir, 'first.wav');
+    writeWav(first, [samples.subarray(0, 10 * sr)], sr);
+    const alone = await detectFile(first, ckpt, { medianWindow: 1 });
+    const C = CLASSES.length;
+    for (let i = 0; i < 250 * C; i++) assert.ok(Math.abs(whole.scores[i] - alone.scores[i]) < 1e-5);
+    ckpt.model.dispose();
+  });
+
+  it('CLI: writes DCASE TSV, reports and skips a broken file while the others finish', function () {
+    const broken = path.join(SHARED_DIR, 'data', 'formats', 'broken_text_file.wav');
+    const good = path.join(SAMPLES, 'keyboard009.wav');
+    const out = path.join(dir, 'events.tsv');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'engine', 'main.ts'), 'detect', good, broken, '--model', ckptDir, '--threshold', '0.5', '--out', out, '--no-progress'], { encoding: 'utf8', env: { ...process.env, SED_BACKEND: 'wasm' } });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /broken_text_file\.wav/);
+    const lines = fs.readFileSync(out, 'utf8').trim().split('\n');
+    assert.equal(lines[0], 'filename\tonset\toffset\tevent_label');
+    for (const l of lines.slice(1)) assert.match(l, /^keyboard009\.wav\t[\d.]+\t[\d.]+\t\w+$/);
+  });
+
+  it('CLI: unknown model and unknown format are clear errors', function () {
+    const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'engine', 'main.ts'), 'detect', path.join(SAMPLES, 'keyboard009.wav'), ...args], { encoding: 'utf8' });
+    const badModel = run('--model', 'no-such-model');
+    assert.equal(badModel.status, 1);
+    assert.match(badModel.stderr, /Unknown model 'no-such-model'/);
+    const badFormat = run('--format', 'xml');
+    assert.match(badFormat.stderr, /unknown format 'xml'. Valid formats: tsv, audacity, json, scores/);
+  });
+});
