@@ -75,7 +75,7 @@ function build(res: Resources, root: HTMLElement, data: EventRollData): View {
   root.append(title, toolbar, readout);
 
   const spec = data.spectrogram
-    ? new SpectrogramPanel(res, root, data.spectrogram, view, 160, false, (h) => { readout.textContent = formatHover(h, view.span); }, LABEL_W)
+    ? new SpectrogramPanel(res, root, data.spectrogram, view, 160, false, (h) => { readout.textContent = formatHover(h); }, LABEL_W)
     : undefined;
   const roll = new RollPanel(res, root, data, view);
 
@@ -177,5 +177,5 @@ function build(res: Resources, root: HTMLElement, data: EventRollData): View {
   spec?.draw(root.clientWidth);
   roll.draw(root.clientWidth);
   root.dataset.view = `${view.t0.toFixed(3)},${view.t1.toFixed(3)}`;
-  return { dispose: () => res.dispose() };
+  return { retheme: redraw, dispose: () => res.dispose() };
 }

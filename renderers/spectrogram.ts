@@ -58,7 +58,7 @@ function build(res: Resources, root: HTMLElement, spec: ReturnType<typeof parseS
   readout.className = 'sed-readout';
   root.append(title, toolbar, readout);
 
-  const panel = new SpectrogramPanel(res, root, spec, view, 260, true, (h) => { readout.textContent = formatHover(h, view.span); });
+  const panel = new SpectrogramPanel(res, root, spec, view, 260, true, (h) => { readout.textContent = formatHover(h); });
   res.on(cmap, 'change', () => {
     const name = cmap.value as ColormapName;
     panel.setColormap(colormapLut(name));
@@ -95,5 +95,5 @@ function build(res: Resources, root: HTMLElement, spec: ReturnType<typeof parseS
       panel.setCursor(t);
     });
   }
-  return { dispose: () => res.dispose() };
+  return { retheme: redraw, dispose: () => res.dispose() };
 }

@@ -53,7 +53,10 @@ export const activate = createRenderer({
       res.dispose();
       throw err;
     }
-    return { dispose: () => res.dispose() };
+    return {
+      retheme: () => { draw((select.value || data.x) as Measure).catch((e) => { chart.textContent = `cannot draw: ${(e as Error).message}`; }); },
+      dispose: () => res.dispose(),
+    };
   },
 });
 

@@ -12,6 +12,8 @@ import { injectTheme } from './theme';
 export interface View {
   /** Render a newer payload of the same output into the existing DOM; return false to remount. */
   update?(item: OutputItem, signal: AbortSignal): boolean | Promise<boolean>;
+  /** Redraw with the current theme colours (canvas and vega colours are resolved at draw time). */
+  retheme?(): void;
   /** Cancel animation frames, stop audio, remove listeners. Called exactly once. */
   dispose(): void;
 }
@@ -53,11 +55,34 @@ export function showError(root: HTMLElement, kind: string, mime: string, err: un
 export function createRenderer(kind: RendererKind): ActivationFunction {
   return (ctx) => {
     const entries = new Map<string, Entry>();
+    // VS Code switches themes by rewriting the --vscode-* variables on <html>/<body> (style and class);
+    // watched only while this renderer has outputs, so nothing stays behind after the last dispose.
+    let themeObserver: MutationObserver | undefined;
+    let themeFrame = 0;
+    const watchTheme = (doc: Document) => {
+      if (themeObserver) return;
+      themeObserver = new MutationObserver(() => {
+        if (themeFrame) return;
+        themeFrame = requestAnimationFrame(() => {
+          themeFrame = 0;
+          for (const e of entries.values()) e.view?.retheme?.();
+        });
+      });
+      for (const el of [doc.documentElement, doc.body]) themeObserver.observe(el, { attributes: true, attributeFilter: ['class', 'style', 'data-vscode-theme-kind'] });
+    };
+    const unwatchTheme = () => {
+      if (entries.size) return;
+      themeObserver?.disconnect();
+      themeObserver = undefined;
+      if (themeFrame) cancelAnimationFrame(themeFrame);
+      themeFrame = 0;
+    };
 
     const disposeEntry = (id: string) => {
       const e = entries.get(id);
       if (!e) return;
       entries.delete(id);
+      unwatchTheme();
       try {
         e.view?.dispose();
       } finally {
@@ -68,6 +93,7 @@ export function createRenderer(kind: RendererKind): ActivationFunction {
     return {
       async renderOutputItem(item, element, signal) {
         injectTheme(element.ownerDocument);
+        watchTheme(element.ownerDocument);
         const prev = entries.get(item.id);
         // Same output re-rendered into the same element (live updates): try to update in place.
         if (prev && prev.element === element && prev.view?.update) {

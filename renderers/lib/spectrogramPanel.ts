@@ -151,7 +151,7 @@ export class SpectrogramPanel {
 }
 
 /** "t = 1.23 s   f = 1.5 kHz   -23.4 dB" */
-export function formatHover(h: HoverInfo | null, span: number): string {
+export function formatHover(h: HoverInfo | null): string {
   if (!h) return '';
-  return `t = ${formatTime(h.t, Math.min(span, 1))}   f = ${formatHz(h.hz)}   ${h.db.toFixed(1)} dB`;
+  return `t = ${formatTime(h.t, 1)}   f = ${formatHz(h.hz)}   ${h.db.toFixed(1)} dB`; // centiseconds at any zoom
 }

@@ -89,6 +89,26 @@ describe('renderers: spectrogram (headless Chromium)', function () {
     assert.equal(await root.getAttribute('data-level'), '0');
   });
 
+  it('follows a VS Code theme change (the --vscode-* variables on <body>)', async () => {
+    const [x, y, w, hgt] = await plotOf('tone');
+    const axisAt = () => pixelAt(h.page, '#tone canvas', x + 0.05 * w, y + hgt);
+    const before = await axisAt();
+    assert.deepEqual(before.slice(0, 3), [0x9d, 0x9d, 0x9d], 'axis line in the dark theme\'s descriptionForeground');
+    await h.page.evaluate(() => document.body.style.setProperty('--vscode-descriptionForeground', '#00ff00'));
+    await h.page.waitForFunction(() => {
+      const c = document.querySelector('#tone canvas') as HTMLCanvasElement;
+      const [xx, yy, ww, hh] = (document.querySelector('#tone .sed-root') as HTMLElement).dataset.plot!.split(',').map(Number);
+      const d = c.getContext('2d')!.getImageData(Math.round(xx + 0.05 * ww), Math.round(yy + hh), 1, 1).data;
+      return d[1] === 255 && d[0] === 0;
+    });
+    await h.page.evaluate(() => document.body.style.removeProperty('--vscode-descriptionForeground'));
+    await h.page.waitForFunction(() => {
+      const c = document.querySelector('#tone canvas') as HTMLCanvasElement;
+      const [xx, yy, ww, hh] = (document.querySelector('#tone .sed-root') as HTMLElement).dataset.plot!.split(',').map(Number);
+      return c.getContext('2d')!.getImageData(Math.round(xx + 0.05 * ww), Math.round(yy + hh), 1, 1).data[0] === 0x9d;
+    });
+  });
+
   it('switches the colormap to magma', async () => {
     await h.page.selectOption('#tone select', 'magma');
     const [x, y, w, hgt] = await plotOf('tone');
