@@ -56,6 +56,10 @@ export interface InitializeParams {
   backend?: string;
   /** Folder for result files (scores, mel) and pulled models. Default: `<os tmpdir>/sed-engine-<pid>`. */
   cacheDir?: string;
+  /** Folder of pulled reference models (default: `$SED_CACHE_DIR` or `~/.cache/sed-studio/models`, as `sed pull`). */
+  modelsDir?: string;
+  /** Folders holding user checkpoints (each checkpoint a sub-folder with config.json), listed by listModels. */
+  userModelDirs?: string[];
   /** Heavy jobs run at once (default 1: tfjs backends are single-threaded per process). */
   maxConcurrentJobs?: number;
   /** Who is asking, for logs. */
@@ -117,7 +121,7 @@ export const StatsRequest = new RequestType0<StatsResult, void>('sed/stats');
 
 // ─────────────────────────────────────────────── jobs
 
-export type JobKind = 'detect' | 'scores' | 'evaluate' | 'train' | 'pseudoLabel' | 'profile' | 'sweep' | 'executeCell' | 'mel';
+export type JobKind = 'detect' | 'scores' | 'evaluate' | 'train' | 'pseudoLabel' | 'profile' | 'sweep' | 'executeCell' | 'mel' | 'loadModel';
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface JobInfo {
@@ -190,45 +194,47 @@ export const LogNotification = new NotificationType<LogParams>('sed/log');
 
 // ─────────────────────────────────────────────── models
 
-export type ModelSource = 'bundled' | 'pulled' | 'user' | 'architecture';
+export type ModelSource = 'bundled' | 'pulled' | 'user';
 
 export interface ModelEntry {
-  /** Id to pass as `model` (stable across engine restarts). */
+  /** What to pass as `model` in other requests (`default`, a pulled release name, or a folder path). */
   id: string;
-  /** Architecture name, e.g. `fmn10+tf:256`. */
+  /** Canonical architecture name, e.g. `fmn10+tf:256`. */
   name: string;
   source: ModelSource;
-  /** Checkpoint folder or file (absent for bare architectures). */
-  path?: string;
-  /** Free text: training data, scores, etc. */
-  description?: string;
-  numClasses?: number;
-  /** Whether it is loaded in this engine process. */
-  loaded: boolean;
+  /** Checkpoint folder. */
+  path: string;
+  numClasses: number;
 }
 
 export interface ListModelsParams {
-  /** Extra folders to scan for user checkpoints. */
+  /** Extra folders to scan for user checkpoints (besides `InitializeParams.userModelDirs`). */
   userDirs?: string[];
 }
 export interface ListModelsResult {
+  /** Bundled default first, then pulled, then user checkpoints. */
   models: ModelEntry[];
 }
 export const ListModelsRequest = new RequestType<ListModelsParams, ListModelsResult, void>('sed/listModels');
 
-export interface LoadModelParams {
-  /** A model id from listModels, a checkpoint path, or an architecture name (random weights). */
-  model: string;
+export interface LoadModelParams extends WorkDoneParams {
+  /** A model id from listModels, a pulled model name, or a checkpoint folder; default: the bundled model. */
+  model?: string;
 }
 export interface LoadModelResult {
-  id: string;
+  /** Checkpoint folder it resolved to. */
+  path: string;
+  /** Canonical architecture name. */
   name: string;
   numParams: number;
   numClasses: number;
   /** Class labels, index order. */
   classes: string[];
+  /** The checkpoint's decision thresholds, one per class (detect defaults to their distinct values). */
+  thresholds: number[];
+  medianWindow: number;
 }
-/** Loads (and caches) a model; later requests naming the same `model` reuse it. */
+/** Loads (and caches) a checkpoint; later requests naming the same model reuse it. Runs as a job (kind `loadModel`). */
 export const LoadModelRequest = new RequestType<LoadModelParams, LoadModelResult, void>('sed/loadModel');
 
 // ─────────────────────────────────────────────── display data
@@ -266,15 +272,17 @@ export const MelRequest = new RequestType<MelParams & WorkDoneParams, MelResult,
 
 export interface DetectParams extends WorkDoneParams {
   file: string;
-  /** Model id / checkpoint path; default: the bundled default model. */
+  /** Model id / pulled name / checkpoint folder; default: the bundled default model. */
   model?: string;
-  /** Decision thresholds (default [0.5]); events are decoded at each. */
+  /** Decision thresholds; events are decoded at each (default: the checkpoint's). */
   thresholds?: number[];
-  /** Median filter window in frames (default 9; 1 = off). */
+  /** Median filter window in frames (default: the checkpoint's, 9; 1 = off). */
   medianWindow?: number;
-  /** Also write the frame scores here (safetensors); default: a file in cacheDir. */
+  /** Only these class names (default: all the model's classes). */
+  classes?: string[];
+  /** Where to write the frame scores (safetensors); default: a new file in cacheDir. */
   scoresOut?: string;
-  /** Also export events: paths to write (DCASE TSV, Audacity labels, JSON). */
+  /** Also export the events: paths to write (DCASE TSV, Audacity labels, JSON). */
   exports?: { tsv?: string; audacity?: string; json?: string };
 }
 
@@ -282,22 +290,31 @@ export interface DetectedEvent {
   label: string;
   onset: number;
   offset: number;
-  /** Peak probability inside the event. */
-  score: number;
+  /** Highest and mean probability over the event's frames. */
+  maxScore: number;
+  meanScore: number;
   threshold: number;
 }
 
 export interface DetectResult {
   file: string;
+  /** Checkpoint folder used. */
   model: string;
+  /** Architecture name of that checkpoint. */
+  modelName: string;
   duration: number;
   classes: string[];
-  /** Events for all thresholds (a list of a few hundred objects at most, not bulk data). */
+  thresholds: number[];
+  /** Events for all thresholds, sorted by threshold, onset, label (objects, not bulk numbers). */
   events: DetectedEvent[];
-  /** safetensors with `scores` F32 [T, C] (post-sigmoid, before median filtering). */
+  /**
+   * safetensors with `scores`: F32 [frames, classes], median-filtered probabilities, row-major;
+   * metadata `classes` (JSON list), `frameSeconds`, `file`.
+   */
   scoresFile: string;
-  /** Seconds per score frame. */
-  frameHop: number;
+  frames: number;
+  /** Seconds per score frame (0.04). */
+  frameSeconds: number;
   /** Exported files written. */
   exported: string[];
   /** Wall time of the job in seconds. */
@@ -306,17 +323,20 @@ export interface DetectResult {
 export const DetectRequest = new RequestType<DetectParams, DetectResult, void>('sed/detect');
 
 export interface ScoresParams extends WorkDoneParams {
-  /** Audio files or folders of audio files. */
+  /** Audio files, or folders whose audio files (wav, flac, mp3, ogg, opus) are all scored. */
   inputs: string[];
   model?: string;
-  /** Output folder: one `<stem>.safetensors` per file with `scores` F32 [T, C], plus `scores.tsv` per DCASE. */
+  /** Median filter window applied before writing (default 1: raw probabilities, as PSDS evaluation expects). */
+  medianWindow?: number;
+  /** Output folder: one sed_scores_eval score table `<audio name>.tsv` per file (input of `sed/evaluate`). */
   outDir: string;
 }
 export interface ScoresResult {
   outDir: string;
+  /** Score tables written, one per input audio file. */
   files: string[];
   classes: string[];
-  frameHop: number;
+  frameSeconds: number;
 }
 export const ScoresRequest = new RequestType<ScoresParams, ScoresResult, void>('sed/scores');
 
@@ -358,22 +378,37 @@ export const EvaluateRequest = new RequestType<EvaluateParams, EvaluateResult, v
 // ─────────────────────────────────────────────── training
 
 export interface TrainParams extends WorkDoneParams {
-  /** Architecture name (`fmn04+tf:128`) or a checkpoint to continue from. */
-  model: string;
-  /** Output folder: checkpoints are written here (also when cancelled). */
+  /** Architecture (`fmn04+tf:64`); default: the `init` checkpoint's (in `options`). */
+  model?: string;
+  /** Output folder: `last/`, `best/` checkpoints, `resume.safetensors`, `history.json` (also when cancelled). */
   outDir: string;
-  /** Training options understood by the engine's trainer (epochs, batchSize, lr, data, teacher, …). */
+  /** Strong labels TSV (filename, onset, offset, event_label) and the folder of its audio files. */
+  trainTsv: string;
+  trainAudio: string;
+  epochs: number;
+  /**
+   * Other trainer options (engine/train `TrainOptions`): batchSize, accumulate, backboneLr, seqLr,
+   * layerDecay, warmupSteps, warmupFraction, augment, kdWeight, teacher, pseudoLabels, init,
+   * freezeBackbone, valTsv, valAudio, valDurations, trainDurations, validateEvery, medianWindow, seed,
+   * resume, classes, cacheDir, limit, valLimit, evalBatchSize.
+   */
   options?: Record<string, unknown>;
 }
 export interface TrainResult {
-  /** Checkpoint written last (the cancelled run's checkpoint too). */
+  outDir: string;
+  /** The `last/` checkpoint folder (written also when cancelled: training stops at the next batch and saves). */
   checkpoint: string;
+  /** The `best/` checkpoint folder (best validation PSDS1), when validation ran. */
+  bestCheckpoint?: string;
+  best?: { epoch: number; psds1Macro: number };
   epochs: number;
   steps: number;
-  /** True when stopped by cancellation (the request still succeeds: the checkpoint is the result). */
+  /** True when stopped by cancellation (the request still succeeds: the saved checkpoint is the result). */
   cancelled: boolean;
-  /** Final training metrics (loss, …). */
-  metrics: Record<string, number>;
+  classes: string[];
+  secondsPerEpoch?: number;
+  /** Per-epoch losses and validation scores (JSON). */
+  historyFile: string;
 }
 export const TrainRequest = new RequestType<TrainParams, TrainResult, void>('sed/train');
 

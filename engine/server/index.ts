@@ -4,10 +4,12 @@
  */
 import * as util from 'node:util';
 import { register as registerCore } from './handlers/core';
+import { register as registerDetect } from './handlers/detect';
 import { register as registerEvaluate } from './handlers/evaluate';
 import { register as registerKernel } from './handlers/kernel';
 import { register as registerMel } from './handlers/mel';
 import { register as registerProfile } from './handlers/profile';
+import { register as registerTrain } from './handlers/train';
 import { EngineServer } from './server';
 import { createServerConnection, installProcessGuards, type Transport } from './transport';
 
@@ -38,6 +40,8 @@ export function runServer(transport: Transport): Promise<number> {
     registerMel(server);
     registerProfile(server);
     registerEvaluate(server);
+    registerDetect(server);
+    registerTrain(server);
     // The client vanished (its end of the pipe closed, or the IPC channel dropped): stop, leave no orphan.
     connection.onClose(() => end(server.shuttingDown ? 0 : 1));
     if (transport === 'node-ipc') process.on('disconnect', () => end(1));

@@ -24,7 +24,11 @@ import { reclaimProcessHandlers } from './transport';
 
 export interface EngineState {
   backend: BackendInfo;
+  /** Result files (scores, mel, evaluation JSON). */
   cacheDir: string;
+  /** Pulled reference models; undefined = the model store's default (as `sed pull`). */
+  modelsDir?: string;
+  userModelDirs: string[];
 }
 
 type AnyRequest<P, R> = RequestType<P, R, void> | RequestType0<R, void>;

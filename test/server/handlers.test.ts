@@ -12,20 +12,11 @@ import { readSafetensors } from '../../engine/io/safetensors';
 import { EngineErrorCodes, EvaluateRequest, ExecuteCellRequest, MelRequest, ProfileRequest, StatsRequest, type JobProgress } from '../../engine/protocol/protocol';
 import { EngineClient } from '../../extension/client/engineClient';
 import { PSDS_DIR, SHARED_DIR } from '../helpers/paths';
+import { assertNoNumberArrays } from './assertions';
 import { ensureEngineBuilt } from './engineBuild';
 import { writeTestWav } from './testWav';
 
 const SAMPLES = path.join(SHARED_DIR, 'data', 'dcase2016t2-samples');
-
-/** Bulk data must not travel as JSON number arrays: no array of more than a handful of numbers anywhere. */
-export function assertNoNumberArrays(value: unknown, where = 'result'): void {
-  if (Array.isArray(value)) {
-    assert.ok(!(value.length > 8 && value.every((v) => typeof v === 'number')), `${where} is a JSON number array of ${value.length}`);
-    value.forEach((v, i) => assertNoNumberArrays(v, `${where}[${i}]`));
-  } else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) assertNoNumberArrays(v, `${where}.${k}`);
-  }
-}
 
 describe('server/handlers (real engine process)', function () {
   let client: EngineClient;
@@ -101,7 +92,7 @@ describe('server/handlers (real engine process)', function () {
   });
 
   it('errors name the missing file or the bad parameter, and the engine keeps serving', async () => {
-    await assert.rejects(client.request(MelRequest, { file: '/no/such/file.wav' }), (e: ResponseError<{ path: string }>) => e.code === EngineErrorCodes.FileNotFound && /sed\/mel: file '\/no\/such\/file\.wav' does not exist/.test(e.message) && e.data.path === '/no/such/file.wav');
+    await assert.rejects(client.request(MelRequest, { file: '/no/such/file.wav' }), (e: ResponseError<{ path: string }>) => e.code === EngineErrorCodes.FileNotFound && /sed\/mel: file '\/no\/such\/file\.wav' does not exist/.test(e.message) && e.data?.path === '/no/such/file.wav');
     await assert.rejects(client.request(MelRequest, { file: path.join(SAMPLES, 'cough006.wav'), start: -1 }), (e: ResponseError<unknown>) => e.code === ErrorCodes.InvalidParams && /parameter 'start' must be ≥ 0/.test(e.message));
     await assert.rejects(client.request(MelRequest, { file: path.join(SAMPLES, 'cough006.wav'), start: 9999 }), (e: ResponseError<unknown>) => e.code === EngineErrorCodes.EngineError && /'start' 9999 s is past the end/.test(e.message));
     const notAudio = path.join(tmp, 'not-audio.wav');

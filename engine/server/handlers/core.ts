@@ -15,7 +15,7 @@ import {
   StatsRequest,
   type InitializeParams,
 } from '../../protocol/protocol';
-import { optionalNumber, optionalString, ParamError } from '../errors';
+import { optionalNumber, optionalString, ParamError, requireStringArray } from '../errors';
 import { defaultCacheDir, type EngineServer } from '../server';
 import { reclaimProcessHandlers } from '../transport';
 
@@ -46,7 +46,9 @@ export function register(server: EngineServer, onExit: (code: number) => void): 
         throw new ParamError(m, 'cacheDir', `'${cacheDir}' cannot be created: ${(err as Error).message}`);
       }
       if (jobs) server.queue.concurrency = jobs;
-      server.state = { backend, cacheDir };
+      const modelsDir = optionalString(m, params, 'modelsDir');
+      const userModelDirs = params.userModelDirs === undefined ? [] : requireStringArray(m, params, 'userModelDirs');
+      server.state = { backend, cacheDir, modelsDir: modelsDir ? path.resolve(modelsDir) : undefined, userModelDirs: userModelDirs.map((d) => path.resolve(d)) };
       const client = params.clientInfo ? ` for ${params.clientInfo.name}${params.clientInfo.version ? ' ' + params.clientInfo.version : ''}` : '';
       server.log('info', `engine ${pkg.version} (pid ${process.pid}) ready on ${backend.backend}: ${backend.device}${client}`);
       return {

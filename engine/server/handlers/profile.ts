@@ -1,6 +1,6 @@
 /** `sed/profile`: parameters and MACs per architecture, optionally timed forward passes on the active backend. */
 import * as tf from '@tensorflow/tfjs-core';
-import { countMacs, countParams, createModel, parseModelName } from '../../models/index';
+import { countMacs, countParams, createModel, parseModelName, type EngineSedModel } from '../../models/index';
 import { ProfileRequest, type ProfileParams, type ProfileRow } from '../../protocol/protocol';
 import { optionalBoolean, optionalNumber, ParamError, requireStringArray } from '../errors';
 import type { EngineServer } from '../server';
@@ -12,7 +12,10 @@ const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 
 async function timeForward(name: string, frames: number, repeats: number, signal: AbortSignal): Promise<number> {
   // tidy: model construction makes intermediate tensors besides the variables; only the variables stay.
-  const model = tf.tidy(() => createModel(parseModelName(name), { seed: 1 }));
+  let model!: EngineSedModel;
+  tf.tidy(() => {
+    model = createModel(parseModelName(name), { seed: 1 });
+  });
   try {
     const input = tf.zeros([1, 128, frames, 1]) as tf.Tensor4D;
     const times: number[] = [];

@@ -1,0 +1,67 @@
+/**
+ * `sed/train`: the trainer as a job. Cancellation reaches the trainer as its AbortSignal: it stops at
+ * the next batch, saves `last/` and the resume state, and the request resolves with `cancelled: true`
+ * (the checkpoint is the result), so a client can resume later with `options.resume`.
+ */
+import * as path from 'node:path';
+import { train, type TrainOptions } from '../../train/trainer';
+import { TrainRequest, type TrainParams, type TrainResult } from '../../protocol/protocol';
+import { optionalString, ParamError, requireExisting, requireString, optionalNumber } from '../errors';
+import type { EngineServer } from '../server';
+
+/** Options a client may pass through; the function-valued ones are the server's to set. */
+const PASSTHROUGH = [
+  'batchSize', 'accumulate', 'backboneLr', 'seqLr', 'layerDecay', 'warmupSteps', 'warmupFraction', 'augment', 'kdWeight', 'teacher',
+  'pseudoLabels', 'init', 'freezeBackbone', 'valTsv', 'valAudio', 'valDurations', 'trainDurations', 'validateEvery', 'medianWindow',
+  'seed', 'resume', 'classes', 'cacheDir', 'limit', 'valLimit', 'evalBatchSize',
+];
+
+export function register(server: EngineServer): void {
+  const m = TrainRequest.method;
+  server.heavy(TrainRequest, 'train', (params: TrainParams) => {
+    const model = optionalString(m, params, 'model');
+    const outDir = path.resolve(requireString(m, params, 'outDir'));
+    const trainTsv = requireExisting(m, 'trainTsv', requireString(m, params, 'trainTsv'));
+    const trainAudio = requireExisting(m, 'trainAudio', requireString(m, params, 'trainAudio'), 'dir');
+    const epochs = optionalNumber(m, params, 'epochs', { min: 1, max: 100000, integer: true });
+    if (epochs === undefined) throw new ParamError(m, 'epochs', 'is required (a positive integer)');
+    const options = params.options ?? {};
+    if (typeof options !== 'object' || Array.isArray(options)) throw new ParamError(m, 'options', 'must be an object of trainer options');
+    const unknown = Object.keys(options).filter((k) => !PASSTHROUGH.includes(k));
+    if (unknown.length) throw new ParamError(m, 'options', `has unknown key(s) ${unknown.join(', ')}; valid keys: ${PASSTHROUGH.join(', ')}`);
+    return {
+      title: `train ${model ?? 'model'} → ${path.basename(outDir)} (${epochs} epochs)`,
+      run: async (job): Promise<TrainResult> => {
+        const summary = await train({
+          ...(options as Partial<TrainOptions>),
+          model,
+          outDir,
+          trainTsv,
+          trainAudio,
+          epochs,
+          signal: job.signal,
+          log: (line) => server.log('info', `[train] ${line}`),
+          onProgress: (p) => {
+            const message =
+              p.phase === 'load' ? `loading audio ${p.batch}/${p.batches}`
+              : p.phase === 'validate' ? `validating (epoch ${p.epoch + 1}/${p.epochs})`
+              : `epoch ${p.epoch + 1}/${p.epochs} batch ${p.batch}/${p.batches}${p.loss !== undefined ? ` loss ${p.loss.toFixed(4)}` : ''}`;
+            job.progress(Math.round(p.fraction * 1000), 1000, message);
+          },
+        });
+        return {
+          outDir: summary.outDir,
+          checkpoint: summary.lastCheckpoint,
+          bestCheckpoint: summary.bestCheckpoint,
+          best: summary.best,
+          epochs: summary.epochsDone,
+          steps: summary.steps,
+          cancelled: summary.stopped,
+          classes: summary.classes,
+          secondsPerEpoch: summary.secondsPerEpoch,
+          historyFile: path.join(summary.outDir, 'history.json'),
+        };
+      },
+    };
+  });
+}
