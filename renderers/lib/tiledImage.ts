@@ -5,7 +5,8 @@
  * visible) are built on demand, so zooming and panning over an hour of data only blits a few tiles.
  */
 const TILE = 1024;
-const MAX_TILES = 96;
+/** Pixel memory kept in cached tiles (RGBA bytes); many rows (447 classes) means fewer tiles. */
+const CACHE_BYTES = 64 * 1024 * 1024;
 
 interface Level {
   data: Uint8Array;
@@ -23,6 +24,7 @@ export interface Rect {
 export class TiledImage {
   private levels: Level[];
   private tiles = new Map<string, HTMLCanvasElement>();
+  private maxTiles: number;
 
   /**
    * `data` is rows × cols, column c covering [tStart + c·hop, tStart + (c+1)·hop).
@@ -31,6 +33,7 @@ export class TiledImage {
   constructor(data: Uint8Array, readonly rows: number, cols: number, hop: number, readonly tStart: number, private lut: Uint32Array, private flip: boolean) {
     if (data.length !== rows * cols) throw new Error(`image has ${data.length} values, expected ${rows} × ${cols}`);
     this.levels = [{ data, cols, hop }];
+    this.maxTiles = Math.max(8, Math.floor(CACHE_BYTES / (TILE * rows * 4)));
   }
 
   get duration(): number {
@@ -106,7 +109,7 @@ export class TiledImage {
     }
     ctx.putImageData(img, 0, 0);
     this.tiles.set(key, c);
-    if (this.tiles.size > MAX_TILES) this.tiles.delete(this.tiles.keys().next().value as string);
+    if (this.tiles.size > this.maxTiles) this.tiles.delete(this.tiles.keys().next().value as string);
     return c;
   }
 

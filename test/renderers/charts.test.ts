@@ -174,6 +174,12 @@ describe('renderers: PSD-ROC, trade-off and training curves (headless Chromium)'
     assert.match((await h.page.locator('#trainbad .sed-error pre').textContent())!, /rows\[0\]: field "epoch" must be a finite number/);
   });
 
+  it('trade-off: a render aborted while vega is still drawing is released', async () => {
+    const live = await h.live();
+    await h.render('tradeoff', 'aborted', MIME.tradeoff, 'trade', true);
+    assert.deepEqual(await h.live(), live);
+  });
+
   it('dispose releases every chart', async () => {
     assert.ok((await h.live()).listeners > 0);
     for (const id of ['roc1', 'roc3']) await h.dispose('psdRoc', id);
