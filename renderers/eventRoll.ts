@@ -45,7 +45,7 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: 
 function build(res: Resources, root: HTMLElement, data: EventRollData): View {
   const duration = data.frames * data.hop;
   const view = new TimeView(data.t0, data.t0 + duration, Math.min(duration, data.hop * 10));
-  const title = el('div', 'sed-title', `${data.title ?? 'Event roll'} — ${data.classes.length} classes, ${formatTime(duration, Math.min(duration, 119))}`);
+  const title = el('div', 'sed-title', `${data.title ?? 'Event roll'} — ${data.classes.length} classes, ${formatTime(duration, duration)}`);
   const toolbar = el('div', 'sed-toolbar');
   const playBtn = el('button', undefined, '▶ Play');
   playBtn.dataset.action = 'play';
@@ -135,7 +135,7 @@ function build(res: Resources, root: HTMLElement, data: EventRollData): View {
     roll.cursor = t;
     spec?.setCursor(t);
     if (t !== null && player?.playing) view.reveal(t);
-    clock.textContent = t === null ? '' : `${formatTime(t, Math.min(duration, 119))} / ${formatTime(duration, Math.min(duration, 119))}`;
+    clock.textContent = t === null ? '' : `${formatTime(t, duration)} / ${formatTime(duration, duration)}`;
     root.dataset.cursor = t === null ? '' : t.toFixed(3);
     if (data.source) publishPlayhead(root.ownerDocument, { source: data.source, time: t });
     roll.draw();
