@@ -413,12 +413,14 @@ export interface TrainResult {
 export const TrainRequest = new RequestType<TrainParams, TrainResult, void>('sed/train');
 
 export interface PseudoLabelParams extends WorkDoneParams {
-  /** Teacher model(s): ids / checkpoints; several are averaged. */
-  teachers: string[];
+  /** Teacher checkpoint folder. */
+  teacher: string;
   /** Audio files or folders. */
   inputs: string[];
-  /** Output folder for the soft labels (safetensors per file). */
+  /** Output folder: `<audio file name>.safetensors` with `probs` [frames, classes] (40 ms), for TrainParams.options.pseudoLabels. */
   outDir: string;
+  /** 10 s chunks per forward pass (default 8). */
+  batchSize?: number;
 }
 export interface PseudoLabelResult {
   outDir: string;
@@ -474,10 +476,15 @@ export const SweepRequest = new RequestType<SweepParams, SweepResult, void>('sed
 export interface CellOutput {
   /** `text/plain`, `application/vnd.code.notebook.error`, `application/json`, or our renderer MIME types. */
   mime: string;
-  /** Text for text/* and JSON-ish MIME types (JSON.stringify'ed objects); renderer payloads as JSON text. */
+  /** Text for text/* and JSON MIME types (objects are JSON.stringify'ed); empty when `file` is set. */
   data: string;
   /** For text/plain: which stream it came from. */
   stream?: 'stdout' | 'stderr';
+  /**
+   * Binary outputs (e.g. the renderers' safetensors MIME types): the bytes are in this file, written by
+   * the engine under cacheDir, and `data` is empty. Bytes never travel inside the JSON message.
+   */
+  file?: string;
 }
 
 export interface ExecuteCellParams extends WorkDoneParams {

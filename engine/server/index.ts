@@ -9,7 +9,7 @@ import { register as registerEvaluate } from './handlers/evaluate';
 import { register as registerKernel } from './handlers/kernel';
 import { register as registerMel } from './handlers/mel';
 import { register as registerProfile } from './handlers/profile';
-import { register as registerTrain } from './handlers/train';
+import { register as registerTrain, registerPseudoLabel } from './handlers/train';
 import { EngineServer } from './server';
 import { createServerConnection, installProcessGuards, type Transport } from './transport';
 
@@ -42,6 +42,7 @@ export function runServer(transport: Transport): Promise<number> {
     registerEvaluate(server);
     registerDetect(server);
     registerTrain(server);
+    registerPseudoLabel(server);
     // The client vanished (its end of the pipe closed, or the IPC channel dropped): stop, leave no orphan.
     connection.onClose(() => end(server.shuttingDown ? 0 : 1));
     if (transport === 'node-ipc') process.on('disconnect', () => end(1));

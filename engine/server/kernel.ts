@@ -37,9 +37,14 @@ interface NotebookContext {
 }
 
 function toText(data: unknown): string {
-  if (typeof data === 'string') return data;
-  if (data instanceof Uint8Array) return Buffer.from(data).toString('utf8');
-  return JSON.stringify(data);
+  return typeof data === 'string' ? data : JSON.stringify(data);
+}
+
+/** Bytes of a binary display payload (any realm's typed array / ArrayBuffer), or undefined for text/JSON values. */
+function binaryOf(data: unknown): Uint8Array | undefined {
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (Object.prototype.toString.call(data) === '[object ArrayBuffer]') return new Uint8Array(data as ArrayBuffer);
+  return undefined;
 }
 
 /** Keeps the message and the frames up to the last one inside the cell (engine frames after it are noise). */
@@ -77,7 +82,14 @@ export class NotebookKernel {
     private readonly log: (text: string) => void,
     /** Frees engine objects (tensors, models) a dropped notebook left in its globals. */
     private readonly disposeValue: (value: unknown) => void,
+    /** Stores a binary output's bytes in a file and returns its path (bytes stay out of JSON). */
+    private readonly saveBinary: (bytes: Uint8Array, mime: string) => string,
   ) {}
+
+  private output(mime: string, data: unknown): CellOutput {
+    const bytes = binaryOf(data);
+    return bytes ? { mime, data: '', file: this.saveBinary(bytes, mime) } : { mime, data: toText(data) };
+  }
 
   has(notebook: string): boolean {
     return this.notebooks.has(notebook);
@@ -96,7 +108,7 @@ export class NotebookKernel {
     const hooks: CellHooks = {
       signal: job.signal,
       progress: (done, total, message) => job.progress(done, total, message),
-      display: (mime, data) => emit({ mime, data: toText(data) }),
+      display: (mime, data) => emit(this.output(mime, data)),
     };
     nb.current = { hooks, emit };
     let success = true;
@@ -140,7 +152,7 @@ export class NotebookKernel {
   private valueOutput(value: unknown): CellOutput {
     // `{ mime, data }` values (what sed.plot-style helpers return) render with their MIME type.
     if (value && typeof value === 'object' && typeof (value as CellOutput).mime === 'string' && 'data' in value && Object.keys(value).length === 2) {
-      return { mime: (value as CellOutput).mime, data: toText((value as { data: unknown }).data) };
+      return this.output((value as CellOutput).mime, (value as { data: unknown }).data);
     }
     return { mime: 'text/plain', data: typeof value === 'string' ? value : util.inspect(value, { depth: 4, colors: false }) };
   }

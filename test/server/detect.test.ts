@@ -19,6 +19,7 @@ import {
   EvaluateRequest,
   ListModelsRequest,
   LoadModelRequest,
+  PseudoLabelRequest,
   ScoresRequest,
   StatsRequest,
   type JobProgress,
@@ -150,6 +151,17 @@ describe('server/detect (real engine process, user checkpoint)', function () {
     assert.deepEqual(e.classes, ['cough', 'speech']);
     assert.deepEqual(e.droppedClasses.sort(), ['alarm', 'bark', 'door']);
     assert.equal(e.audioFiles, 2);
+  });
+
+  it('pseudoLabel writes the teacher\'s probabilities per file', async function () {
+    this.timeout(60_000);
+    const outDir = path.join(tmp, 'pseudo');
+    const r = await client.request(PseudoLabelRequest, { teacher: ckptDir, inputs: [path.join(SAMPLES, 'cough006.wav')], outDir });
+    assert.equal(r.files.length, 1);
+    const probs = readSafetensors(r.files[0]).tensors.get('probs')!;
+    assert.equal(probs.shape[1], 5);
+    assert.ok(probs.shape[0] >= Math.ceil(0.66 / 0.04));
+    await assert.rejects(client.request(PseudoLabelRequest, { teacher: path.join(tmp, 'nope'), inputs: [SAMPLES], outDir }), (e: ResponseError<unknown>) => e.code === EngineErrorCodes.FileNotFound && /teacher/.test(e.message));
   });
 
   it('memory stays flat across repeated detections (tensors exact, RSS bounded)', async function () {

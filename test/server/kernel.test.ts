@@ -19,7 +19,12 @@ describe('server/kernel', () => {
     (cell) => ({ twice: (x: number) => 2 * x, get signal() { return cell().signal; }, progress: (d: number) => cell().progress(d) }),
     (t) => logged.push(t),
     (v) => disposed.push(v),
+    (bytes, mime) => {
+      saved.push({ bytes: Buffer.from(bytes), mime });
+      return `/saved/${saved.length}`;
+    },
   );
+  const saved: Array<{ bytes: Buffer; mime: string }> = [];
   const run = (code: string, opts: { notebook?: string; language?: 'javascript' | 'typescript'; job?: JobContext } = {}): Promise<ExecuteCellResult> =>
     kernel.execute({ notebook: opts.notebook ?? 'nb', code, language: opts.language ?? 'javascript' }, opts.job ?? job());
 
@@ -57,6 +62,16 @@ describe('server/kernel', () => {
       { mime: 'text/html', data: '<b>x</b>' },
     ]);
     assert.equal(j.streamed.length, 5, 'each console/display call is streamed as it happens');
+  });
+
+  it('binary display payloads go to a file (path in the output), never into the JSON', async () => {
+    const r = await run('display("application/vnd.sed-studio.spectrogram", new Uint8Array([1, 2, 250]));\n({ mime: "application/octet-stream", data: new Uint8Array([7]).buffer })');
+    assert.deepEqual(r.outputs, [
+      { mime: 'application/vnd.sed-studio.spectrogram', data: '', file: '/saved/1' },
+      { mime: 'application/octet-stream', data: '', file: '/saved/2' },
+    ]);
+    assert.deepEqual([...saved[0].bytes], [1, 2, 250]);
+    assert.deepEqual([...saved[1].bytes], [7]);
   });
 
   it('returns a thrown error as an error output with the stack trimmed to the cell', async () => {

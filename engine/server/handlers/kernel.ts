@@ -1,5 +1,6 @@
 /** Notebook requests: executeCell (a queued job) and resetKernel. */
 import * as tf from '@tensorflow/tfjs-core';
+import { writeFileAtomic } from '../../io/atomicWrite';
 import { ExecuteCellRequest, ResetKernelRequest, type ExecuteCellParams } from '../../protocol/protocol';
 import { optionalString, ParamError, requireString } from '../errors';
 import { NotebookKernel } from '../kernel';
@@ -16,7 +17,12 @@ function disposeValue(value: unknown): void {
 }
 
 export function register(server: EngineServer): void {
-  const kernel = new NotebookKernel(createSedApi, (text) => server.log('info', `[notebook] ${text}`), disposeValue);
+  const saveBinary = (bytes: Uint8Array, mime: string) => {
+    const file = server.resultPath(`output-${mime.replace(/^application\/(vnd\.)?/, '')}`, '.bin');
+    writeFileAtomic(file, bytes);
+    return file;
+  };
+  const kernel = new NotebookKernel(createSedApi, (text) => server.log('info', `[notebook] ${text}`), disposeValue, saveBinary);
   const m = ExecuteCellRequest.method;
   server.heavy(ExecuteCellRequest, 'executeCell', (params: ExecuteCellParams) => {
     const notebook = requireString(m, params, 'notebook');

@@ -1,12 +1,13 @@
 /**
- * `sed/train`: the trainer as a job. Cancellation reaches the trainer as its AbortSignal: it stops at
+ * `sed/train` and `sed/pseudoLabel`. Training runs the trainer as a job. Cancellation reaches the trainer as its AbortSignal: it stops at
  * the next batch, saves `last/` and the resume state, and the request resolves with `cancelled: true`
  * (the checkpoint is the result), so a client can resume later with `options.resume`.
  */
 import * as path from 'node:path';
+import { writeTeacherPseudoLabels } from '../../train/pseudoLabelRun';
 import { train, type TrainOptions } from '../../train/trainer';
-import { TrainRequest, type TrainParams, type TrainResult } from '../../protocol/protocol';
-import { optionalString, ParamError, requireExisting, requireString, optionalNumber } from '../errors';
+import { PseudoLabelRequest, TrainRequest, type PseudoLabelParams, type TrainParams, type TrainResult } from '../../protocol/protocol';
+import { optionalNumber, optionalString, ParamError, requireExisting, requireString, requireStringArray } from '../errors';
 import type { EngineServer } from '../server';
 
 /** Options a client may pass through; the function-valued ones are the server's to set. */
@@ -62,6 +63,22 @@ export function register(server: EngineServer): void {
           historyFile: path.join(summary.outDir, 'history.json'),
         };
       },
+    };
+  });
+}
+
+/** `sed/pseudoLabel`: a teacher's frame-wise probabilities per audio file, for KD training. */
+export function registerPseudoLabel(server: EngineServer): void {
+  const m = PseudoLabelRequest.method;
+  server.heavy(PseudoLabelRequest, 'pseudoLabel', (params: PseudoLabelParams) => {
+    const teacher = requireExisting(m, 'teacher', requireString(m, params, 'teacher'), 'dir');
+    const inputs = requireStringArray(m, params, 'inputs', { nonEmpty: true }).map((p, i) => requireExisting(m, `inputs[${i}]`, p, 'any'));
+    const outDir = path.resolve(requireString(m, params, 'outDir'));
+    const batchSize = optionalNumber(m, params, 'batchSize', { min: 1, max: 256, integer: true });
+    return {
+      title: `pseudo-labels from ${path.basename(teacher)} → ${path.basename(outDir)}`,
+      run: (job) =>
+        writeTeacherPseudoLabels({ teacher, inputs, outDir, batchSize, signal: job.signal, onProgress: (done, total, file) => job.progress(done, total, path.basename(file)) }),
     };
   });
 }
