@@ -6,15 +6,24 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ParamGetter, ParamSpec } from './params';
 import { dropout, linear, linearSpecs, type ForwardContext } from './layers';
 import { rmsNorm, rmsNormSpecs } from './rmsNorm';
-import { applyRotary, rotarySpec, rotaryTables } from './rotary';
+import { applyRotary, rotateHalfMatrix, rotarySpec, rotaryTables } from './rotary';
 
-/** [B,T,3·h·d] → q, k, v each [B,h,T,d]. */
-export function splitQkv(qkv: tf.Tensor3D, heads: number): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
-  const [B, T, C] = qkv.shape;
-  const d = C / 3 / heads;
-  const t = tf.transpose(tf.reshape(qkv, [B, T, 3, heads, d]), [2, 0, 3, 1, 4]); // [3,B,h,T,d]
-  const [q, k, v] = tf.unstack(t, 0) as tf.Tensor4D[];
-  return [q, k, v];
+/** [B,T,h·d] → [B,h,T,d]. */
+export function splitHeads(x: tf.Tensor3D, heads: number): tf.Tensor4D {
+  const [B, T, C] = x.shape;
+  return tf.transpose(tf.reshape(x, [B, T, heads, C / heads]), [0, 2, 1, 3]);
+}
+
+/**
+ * q, k, v [B,h,T,d] from x [B,T,D] and to_qkv's weight [D, 3·h·d] (engine layout). One matmul per
+ * projection on column slices of the weight: keeps every tensor at rank ≤ 4 (5-D transposes and
+ * slices are very slow on the wasm backend).
+ */
+export function projectQkv(x: tf.Tensor3D, w: tf.Tensor, heads: number): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
+  const [D, C3] = w.shape as [number, number];
+  const C = C3 / 3;
+  const part = (i: number): tf.Tensor4D => splitHeads(linear(x, tf.slice(w, [0, i * C], [D, C])), heads);
+  return [part(0), part(1), part(2)];
 }
 
 /** [B,h,T,d] → [B,T,h·d]. */
@@ -55,9 +64,10 @@ export function rotaryAttentionSpecs(prefix: string, dim: number, heads: number)
 export function rotaryAttention(p: ParamGetter, prefix: string, x: tf.Tensor3D, o: RotaryAttentionOpts, ctx: ForwardContext): tf.Tensor3D {
   const [B, T] = x.shape;
   const n = rmsNorm(p, `${prefix}.norm`, x);
-  const [q, k, v] = splitQkv(linear(n, p(`${prefix}.to_qkv.weight`)), o.heads);
+  const [q, k, v] = projectQkv(n, p(`${prefix}.to_qkv.weight`), o.heads);
   const { cos, sin } = rotaryTables(p(`${prefix}.pos_encoding.freqs`), T);
-  const out = sdpa(applyRotary(q, cos, sin), applyRotary(k, cos, sin), v, o.dropout, ctx);
+  const rot = rotateHalfMatrix(q.shape[3]);
+  const out = sdpa(applyRotary(q, cos, sin, rot), applyRotary(k, cos, sin, rot), v, o.dropout, ctx);
   const gates = tf.sigmoid(linear(n, p(`${prefix}.to_gates.weight`), p(`${prefix}.to_gates.bias`))); // [B,T,h]
   const gated = tf.mul(out, tf.reshape(tf.transpose(gates, [0, 2, 1]), [B, o.heads, T, 1])) as tf.Tensor4D;
   return dropout(linear(mergeHeads(gated), p(`${prefix}.to_out.0.weight`)), o.dropout, ctx);

@@ -25,12 +25,22 @@ export function rotaryTables(freqs: tf.Tensor, length: number): { cos: tf.Tensor
   return { cos: tf.cos(inter), sin: tf.sin(inter) };
 }
 
-/** x [B,h,T,d] → rotated x. */
-export function applyRotary(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tensor4D {
+/**
+ * The signed permutation R [d,d] with x·R = rotate_half(x): (x0, x1, …) → (−x1, x0, …). Applied as one
+ * matmul because slicing the interleaved pairs needs 5-D slices, which the wasm backend runs very slowly.
+ */
+export function rotateHalfMatrix(d: number): tf.Tensor2D {
+  const r = new Float32Array(d * d);
+  for (let i = 0; i < d; i += 2) {
+    r[(i + 1) * d + i] = -1; // out[i] = −x[i+1]
+    r[i * d + i + 1] = 1; // out[i+1] = x[i]
+  }
+  return tf.tensor2d(r, [d, d]);
+}
+
+/** x [B,h,T,d] → x·cos + rotate_half(x)·sin, with `rot` = rotateHalfMatrix(d). */
+export function applyRotary(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D, rot: tf.Tensor2D): tf.Tensor4D {
   const [B, H, T, d] = x.shape;
-  const pairs = tf.reshape(x, [B, H, T, d / 2, 2]);
-  const even = tf.slice(pairs, [0, 0, 0, 0, 0], [B, H, T, d / 2, 1]);
-  const odd = tf.slice(pairs, [0, 0, 0, 0, 1], [B, H, T, d / 2, 1]);
-  const rotated = tf.reshape(tf.concat([tf.neg(odd), even], 4), [B, H, T, d]);
+  const rotated = tf.reshape(tf.matMul(tf.reshape(x, [B * H * T, d]), rot), [B, H, T, d]);
   return tf.add(tf.mul(x, cos), tf.mul(rotated, sin));
 }

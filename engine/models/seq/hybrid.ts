@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ParamGetter } from '../params';
 import { gelu, linear, linearP, linearSpecs, type ForwardContext } from '../layers';
 import { rmsNorm, rmsNormSpecs } from '../rmsNorm';
-import { mergeHeads, sdpa, splitQkv } from '../attention';
+import { mergeHeads, projectQkv, sdpa, splitHeads } from '../attention';
 import { linearScan } from '../scan';
 import { project, projectionMacs, projectionSpecs } from './projection';
 import type { SeqModelDef } from './types';
@@ -39,14 +39,9 @@ function biMinGru(p: ParamGetter, pre: string, n: tf.Tensor3D): tf.Tensor3D {
   return linear(tf.concat([hf, hb], 2), p(`${pre}.to_out.weight`));
 }
 
-function toHeads(x: tf.Tensor3D): tf.Tensor4D {
-  const [B, T, D] = x.shape;
-  return tf.transpose(tf.reshape(x, [B, T, HEADS, D / HEADS]) as tf.Tensor4D, [0, 2, 1, 3]);
-}
-
 function hybridBlock(p: ParamGetter, pre: string, n: tf.Tensor3D, ctx: ForwardContext): tf.Tensor3D {
-  const rnn = toHeads(biMinGru(p, `${pre}.rnn`, n));
-  const [q, k, v] = splitQkv(linear(n, p(`${pre}.to_qkv.weight`)), HEADS);
+  const rnn = splitHeads(biMinGru(p, `${pre}.rnn`, n), HEADS);
+  const [q, k, v] = projectQkv(n, p(`${pre}.to_qkv.weight`), HEADS);
   const attn = sdpa(q, k, v, 0, ctx);
   const mixed: tf.Tensor4D = tf.add(tf.mul(rmsNorm(p, `${pre}.rnn_out_norm`, rnn), 0.5), tf.mul(rmsNorm(p, `${pre}.attn_out_norm`, attn), 0.5));
   return linear(mergeHeads(mixed), p(`${pre}.to_out.weight`));
