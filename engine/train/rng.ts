@@ -5,20 +5,18 @@
  */
 export class Rng {
   private s: number;
-  private spareNormal: number | null = null;
 
   constructor(seed: number) {
     this.s = seed >>> 0 || 0x9e3779b9;
   }
 
-  /** Serialisable state (the cached second Box–Muller value is dropped by design: draw order stays defined). */
+  /** Serialisable state: everything the generator holds. */
   get state(): number {
     return this.s;
   }
 
   set state(v: number) {
     this.s = v >>> 0;
-    this.spareNormal = null;
   }
 
   /** Uniform in [0, 1) (mulberry32). */
@@ -35,18 +33,11 @@ export class Rng {
     return lo + Math.floor(this.next() * (hi - lo));
   }
 
+  /** Standard normal (Box–Muller; the second value is not cached so the state stays one integer). */
   normal(): number {
-    if (this.spareNormal !== null) {
-      const v = this.spareNormal;
-      this.spareNormal = null;
-      return v;
-    }
     let u = 0;
     while (u === 0) u = this.next();
-    const r = Math.sqrt(-2 * Math.log(u));
-    const theta = 2 * Math.PI * this.next();
-    this.spareNormal = r * Math.sin(theta);
-    return r * Math.cos(theta);
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
   }
 
   /** Gamma(shape, 1), Marsaglia–Tsang (with the shape < 1 boost). */

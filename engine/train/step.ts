@@ -124,8 +124,11 @@ export function microStep(ctx: StepContext, b: HostBatch, acc: GradAccumulator):
     acc.add(named);
     return value;
   });
-  // BatchNorm running statistics of this training forward (PyTorch updates them in train mode).
-  (ctx.model as Partial<EngineSedModel>).applyBatchNormUpdate?.();
+  // BatchNorm running statistics of this training forward (PyTorch updates them in train mode). Inside
+  // a tidy so the new running values' temporaries (assigned into the variables) are released.
+  tf.tidy(() => {
+    (ctx.model as Partial<EngineSedModel>).applyBatchNormUpdate?.();
+  });
   const v = loss.dataSync()[0];
   loss.dispose();
   if (!Number.isFinite(v)) throw new Error(`training loss became ${v} (learning rate too high, or bad input audio)`);
