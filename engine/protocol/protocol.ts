@@ -455,19 +455,31 @@ export interface ProfileResult {
 export const ProfileRequest = new RequestType<ProfileParams, ProfileResult, void>('sed/profile');
 
 export interface SweepParams extends WorkDoneParams {
-  /** Backbones × sequence models × hidden sizes to train/evaluate, or to profile only. */
+  /** Backbones, e.g. ['fmn04', 'fmn10']. */
   backbones: string[];
+  /** Sequence models (tf, att, bigru, tcn, mamba, hybrid, or 'none' for the backbone alone). */
   seqModels: string[];
+  /** Hidden sizes tried for each sequence model (default [256]). */
   hidden?: number[];
-  /** `profile`: params/MACs only; `train`: train + evaluate each (uses TrainParams.options). */
-  mode: 'profile' | 'train';
-  outDir?: string;
-  options?: Record<string, unknown>;
+  /** Also time forward passes on the active backend (throughput). */
+  time?: boolean;
+  /** Where to write the trade-off chart JSON (`application/vnd.sed-studio.tradeoff+json`); default: cacheDir. */
+  out?: string;
 }
+export interface SweepRow extends ProfileRow {
+  /** Sequence-model family ('none' for the plain backbone). */
+  seq: string;
+  /** Clips (10 s) per second, when timed. */
+  throughput?: number;
+}
+/**
+ * A profile sweep over the grid backbones × seqModels × hidden (params, MACs, optional throughput).
+ * PSDS per model comes from `sed/train` + `sed/evaluate` runs; the trade-off JSON takes `psds1` per row.
+ */
 export interface SweepResult {
-  rows: Array<ProfileRow & { psds?: number; checkpoint?: string }>;
-  /** JSON file with the rows (for the trade-off chart). */
-  file?: string;
+  rows: SweepRow[];
+  /** The trade-off chart JSON written. */
+  file: string;
 }
 export const SweepRequest = new RequestType<SweepParams, SweepResult, void>('sed/sweep');
 

@@ -8,7 +8,7 @@ import { register as registerDetect } from './handlers/detect';
 import { register as registerEvaluate } from './handlers/evaluate';
 import { register as registerKernel } from './handlers/kernel';
 import { register as registerMel } from './handlers/mel';
-import { register as registerProfile } from './handlers/profile';
+import { register as registerProfile, registerSweep } from './handlers/profile';
 import { register as registerTrain, registerPseudoLabel } from './handlers/train';
 import { EngineServer } from './server';
 import { createServerConnection, installProcessGuards, type Transport } from './transport';
@@ -39,6 +39,7 @@ export function runServer(transport: Transport): Promise<number> {
     registerKernel(server);
     registerMel(server);
     registerProfile(server);
+    registerSweep(server);
     registerEvaluate(server);
     registerDetect(server);
     registerTrain(server);

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ErrorCodes, ResponseError } from 'vscode-jsonrpc';
 import { readSafetensors } from '../../engine/io/safetensors';
-import { EngineErrorCodes, EvaluateRequest, ExecuteCellRequest, MelRequest, ProfileRequest, StatsRequest, type JobProgress } from '../../engine/protocol/protocol';
+import { EngineErrorCodes, EvaluateRequest, ExecuteCellRequest, MelRequest, ProfileRequest, StatsRequest, SweepRequest, type JobProgress } from '../../engine/protocol/protocol';
 import { EngineClient } from '../../extension/client/engineClient';
 import { PSDS_DIR, SHARED_DIR } from '../helpers/paths';
 import { assertNoNumberArrays } from './assertions';
@@ -123,6 +123,18 @@ describe('server/handlers (real engine process)', function () {
     assert.ok(timed.rows[0].ms! > 0);
     assert.equal(timed.backend, 'wasm');
     assert.equal((await client.request(StatsRequest)).numTensors, before.numTensors);
+  });
+
+  it('sweep: the grid of backbones × sequence models × sizes, counts equal the anchors, trade-off JSON written', async () => {
+    const anchors = new Map(
+      fs.readFileSync(path.join(SHARED_DIR, 'anchors', 'upstream_params_macs.csv'), 'utf8').trim().split('\n').slice(1).map((l) => [l.split(',')[0].toLowerCase(), Number(l.split(',')[1])] as const),
+    );
+    const r = await client.request(SweepRequest, { backbones: ['fmn04'], seqModels: ['none', 'tf', 'bigru'], hidden: [104] });
+    assert.deepEqual(r.rows.map((row) => [row.name, row.seq]), [['fmn04', 'none'], ['fmn04+tf:104', 'TF'], ['fmn04+bigru:104', 'BIGRU']]);
+    for (const row of r.rows) assert.equal(row.params, anchors.get(row.name), row.name);
+    const chart = JSON.parse(fs.readFileSync(r.file, 'utf8')) as { rows: Array<{ model: string; params: number }> };
+    assert.deepEqual(chart.rows.map((x) => x.model), ['fmn04', 'fmn04+tf:104', 'fmn04+bigru:104']);
+    await assert.rejects(client.request(SweepRequest, { backbones: ['fmn04'], seqModels: ['lstm'] }), (e: ResponseError<unknown>) => e.code === ErrorCodes.InvalidParams && /fmn04\+lstm:256/.test(e.message));
   });
 
   it('evaluate: PSDS1/PSDS2 of a shared fixture match its expected values; curves go to a file', async function () {

@@ -1,44 +1,12 @@
-/** `sed/profile`: parameters and MACs per architecture, optionally timed forward passes on the active backend. */
+/** `sed/profile` and `sed/sweep`: parameters and MACs per architecture, optionally timed forward passes on the active backend. */
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { countMacs, countParams, createModel, parseModelName, type EngineSedModel } from '../../models/index';
-import { ProfileRequest, type ProfileParams, type ProfileRow } from '../../protocol/protocol';
-import { optionalBoolean, optionalNumber, ParamError, requireStringArray } from '../errors';
+import { writeFileAtomic } from '../../io/atomicWrite';
+import { parseModelName, type ModelConfig } from '../../models/index';
+import { ProfileRequest, SweepRequest, type ProfileParams, type SweepParams, type SweepResult, type SweepRow } from '../../protocol/protocol';
+import { optionalBoolean, optionalNumber, optionalNumberArray, optionalString, ParamError, requireStringArray } from '../errors';
+import { profileModels } from '../profileModels';
 import type { EngineServer } from '../server';
-
-const MEL_FRAMES_PER_SECOND = 100;
-
-/** Lets queued light requests through between forward passes (tfjs ops on wasm/cpu are synchronous). */
-const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
-
-async function timeForward(name: string, frames: number, repeats: number, signal: AbortSignal): Promise<number> {
-  // tidy: model construction makes intermediate tensors besides the variables; only the variables stay.
-  let model!: EngineSedModel;
-  tf.tidy(() => {
-    model = createModel(parseModelName(name), { seed: 1 });
-  });
-  try {
-    const input = tf.zeros([1, 128, frames, 1]) as tf.Tensor4D;
-    const times: number[] = [];
-    try {
-      for (let i = 0; i <= repeats; i++) {
-        if (signal.aborted) throw new Error(`profiling ${name} was cancelled`);
-        const t0 = performance.now();
-        const out = tf.tidy(() => model.forward(input, { training: false }).strongLogits);
-        await out.data();
-        out.dispose();
-        // The first pass compiles kernels / allocates: a warm-up, not a measurement.
-        if (i > 0) times.push(performance.now() - t0);
-        await yieldToEventLoop();
-      }
-    } finally {
-      input.dispose();
-    }
-    times.sort((a, b) => a - b);
-    return times[Math.floor(times.length / 2)];
-  } finally {
-    model.dispose();
-  }
-}
 
 export function register(server: EngineServer): void {
   const m = ProfileRequest.method;
@@ -54,19 +22,53 @@ export function register(server: EngineServer): void {
         throw new ParamError(m, `models[${i}]`, (err as Error).message);
       }
     });
-    const frames = Math.round(seconds * MEL_FRAMES_PER_SECOND);
     return {
       title: `profile ${configs.map((c) => c.name).join(', ')}`.slice(0, 80),
-      run: async (job) => {
-        const rows: ProfileRow[] = [];
-        for (const [i, config] of configs.entries()) {
-          if (job.signal.aborted) throw new Error('profile cancelled');
-          const row: ProfileRow = { name: config.name, params: countParams(config), macs: countMacs(config, frames) };
-          if (time) row.ms = await timeForward(config.name, frames, repeats, job.signal);
-          rows.push(row);
-          job.progress(i + 1, configs.length, config.name);
+      run: async (job) => ({
+        rows: await profileModels(configs, { time, seconds, repeats, signal: job.signal, onProgress: (d, n, name) => job.progress(d, n, name) }),
+        backend: tf.getBackend(),
+      }),
+    };
+  });
+}
+
+/** `sed/sweep`: profile every backbone × sequence model × hidden size and write the trade-off chart JSON. */
+export function registerSweep(server: EngineServer): void {
+  const m = SweepRequest.method;
+  server.heavy(SweepRequest, 'sweep', (params: SweepParams) => {
+    const backbones = requireStringArray(m, params, 'backbones', { nonEmpty: true });
+    const seqModels = requireStringArray(m, params, 'seqModels', { nonEmpty: true });
+    const hidden = optionalNumberArray(m, params, 'hidden') ?? [256];
+    const time = optionalBoolean(m, params, 'time') ?? false;
+    const out = optionalString(m, params, 'out');
+    const grid: Array<{ config: ModelConfig; seq: string }> = [];
+    for (const b of backbones) {
+      for (const s of seqModels) {
+        for (const h of s === 'none' ? [0] : hidden) {
+          const name = s === 'none' ? b : `${b}+${s}:${h}`;
+          try {
+            const config = parseModelName(name);
+            grid.push({ config, seq: config.seqType ? config.seqType.toUpperCase() : 'none' });
+          } catch (err) {
+            throw new ParamError(m, 'backbones/seqModels/hidden', `give an invalid model '${name}': ${(err as Error).message}`);
+          }
         }
-        return { rows, backend: tf.getBackend() };
+      }
+    }
+    return {
+      title: `sweep ${grid.length} models`,
+      run: async (job): Promise<SweepResult> => {
+        const profiled = await profileModels(grid.map((g) => g.config), { time, signal: job.signal, onProgress: (d, n, name) => job.progress(d, n, name) });
+        const rows: SweepRow[] = profiled.map((r, i) => ({ ...r, seq: grid[i].seq, ...(r.ms ? { throughput: 1000 / r.ms } : {}) }));
+        const chart = {
+          title: `Sweep on ${tf.getBackend()}`,
+          x: 'macs',
+          y: time ? 'throughput' : 'params',
+          rows: rows.map((r) => ({ model: r.name, seq: r.seq, params: r.params, macs: r.macs, ...(r.throughput ? { throughput: r.throughput } : {}) })),
+        };
+        const file = out ? path.resolve(out) : server.resultPath('sweep', '.json');
+        writeFileAtomic(file, JSON.stringify(chart, null, 1));
+        return { rows, file };
       },
     };
   });
