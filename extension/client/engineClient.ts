@@ -98,6 +98,8 @@ export class EngineClient implements Disposable {
   private disposed = false;
   private jobs: JobInfo[] = [];
   private lastExit: string | undefined;
+  /** Set when crashes exceeded the restart limit: requests fail until `restart()`. */
+  private gaveUp = false;
 
   private readonly stateEmitter = new Emitter<EngineState>();
   private readonly jobsEmitter = new Emitter<JobInfo[]>();
@@ -132,6 +134,9 @@ export class EngineClient implements Disposable {
   /** Starts the engine (if needed) and resolves once it answered `initialize`. */
   start(): Promise<InitializeResult> {
     if (this.disposed) return Promise.reject(new Error('the engine client was disposed'));
+    if (this.gaveUp) {
+      return Promise.reject(new EngineExitedError(`the SED engine crashed ${this.crashTimes.length} times within ${this.restartPolicy.windowMs / 1000} s and is not restarted automatically (last: ${this.lastExit}); restart it by hand`, null, null));
+    }
     if (this.session && this._info && (this._state === 'ready' || this._state === 'busy')) return Promise.resolve(this._info);
     this.starting ??= this.launch().finally(() => {
       this.starting = undefined;
@@ -171,6 +176,7 @@ export class EngineClient implements Disposable {
   /** Stops and starts again (also resets the crash-restart counter). */
   async restart(): Promise<InitializeResult> {
     this.crashTimes = [];
+    this.gaveUp = false;
     await this.stop();
     return this.start();
   }
@@ -299,9 +305,13 @@ export class EngineClient implements Disposable {
     return session;
   }
 
+  private get restartPolicy(): { maxRestarts: number; windowMs: number } {
+    return this.options.restart ?? { maxRestarts: 3, windowMs: 60_000 };
+  }
+
   private onCrash(message: string): void {
     this.log(message);
-    const { maxRestarts, windowMs } = this.options.restart ?? { maxRestarts: 3, windowMs: 60_000 };
+    const { maxRestarts, windowMs } = this.restartPolicy;
     const now = Date.now();
     this.crashTimes = this.crashTimes.filter((t) => now - t < windowMs);
     this.crashTimes.push(now);
@@ -311,6 +321,7 @@ export class EngineClient implements Disposable {
       return;
     }
     if (this.crashTimes.length > maxRestarts) {
+      this.gaveUp = true;
       this.setState('crashed');
       this.log(`the engine crashed ${this.crashTimes.length} times within ${windowMs / 1000} s; not restarting it automatically (restart it by hand)`);
       return;

@@ -17,6 +17,8 @@ import {
   DetectRequest,
   EngineErrorCodes,
   EvaluateRequest,
+  ExecuteCellRequest,
+  ResetKernelRequest,
   ListModelsRequest,
   LoadModelRequest,
   PseudoLabelRequest,
@@ -162,6 +164,37 @@ describe('server/detect (real engine process, user checkpoint)', function () {
     assert.equal(probs.shape[1], 5);
     assert.ok(probs.shape[0] >= Math.ceil(0.66 / 0.04));
     await assert.rejects(client.request(PseudoLabelRequest, { teacher: path.join(tmp, 'nope'), inputs: [SAMPLES], outDir }), (e: ResponseError<unknown>) => e.code === EngineErrorCodes.FileNotFound && /teacher/.test(e.message));
+  });
+
+  it('notebook cells reach the engine through `sed`: detect + event roll (binary output as a file), profile, models, reset frees tensors', async function () {
+    this.timeout(60_000);
+    const nb = { notebook: 'file:///tmp/sed-test.sednb', language: 'typescript' as const };
+    const wav = path.join(SAMPLES, 'cough006.wav');
+    const r1 = await client.request(ExecuteCellRequest, {
+      ...nb,
+      code: `const r = await sed.detect(${JSON.stringify(wav)}, { model: ${JSON.stringify(ckptDir)} });\nconst mel = await sed.mel(${JSON.stringify(wav)});\nsed.show.events(r, { mel });\nsed.show.spectrogram(mel);\nconst rows = await sed.profile(['fmn04']);\nsed.show.tradeoff(rows);\n({ events: r.events.length, frames: r.frames, classes: r.classes.join(','), params: rows[0].params })`,
+    });
+    assert.equal(r1.success, true, JSON.stringify(r1.outputs));
+    assertNoNumberArrays(r1);
+    const [roll, spec, trade, value] = r1.outputs;
+    assert.equal(roll.mime, 'application/vnd.sed-studio.event-roll');
+    assert.equal(roll.data, '');
+    const blob = readSafetensors(roll.file!);
+    assert.deepEqual(blob.tensors.get('probs')!.shape, [5, Math.ceil(0.662 / 0.04)]);
+    assert.deepEqual(JSON.parse(blob.metadata.header).classes, CLASSES);
+    assert.ok(blob.tensors.has('spectrogram'));
+    assert.equal(spec.mime, 'application/vnd.sed-studio.spectrogram');
+    assert.equal(trade.mime, 'application/vnd.sed-studio.tradeoff+json');
+    assert.equal(JSON.parse(trade.data).rows[0].model, 'fmn04');
+    assert.match(value.data, /classes: 'alarm,bark,cough,door,speech'/);
+    assert.match(value.data, new RegExp(`params: ${countParams(parseModelName('fmn04'))}`));
+
+    const before = (await client.request(StatsRequest)).numTensors;
+    const r2 = await client.request(ExecuteCellRequest, { ...nb, code: 'const m = sed.models.create("fmn04+tf:64");\nconst x = sed.tf.ones([2, 2]);\nm.params.size' });
+    assert.equal(r2.success, true, JSON.stringify(r2.outputs));
+    assert.ok((await client.request(StatsRequest)).numTensors > before);
+    await client.request(ResetKernelRequest, { notebook: nb.notebook });
+    assert.equal((await client.request(StatsRequest)).numTensors, before, 'reset disposed the model and the tensor the cells left');
   });
 
   it('memory stays flat across repeated detections (tensors exact, RSS bounded)', async function () {

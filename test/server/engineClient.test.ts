@@ -180,6 +180,7 @@ describe('server/engine client ↔ engine process', function () {
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(client.state, 'crashed', 'no second automatic restart');
     assert.ok(logs.some((l) => /not restarting it automatically/.test(l)));
+    await assert.rejects(client.request(StatsRequest), (e: Error) => e instanceof EngineExitedError && /crashed 2 times within 60 s and is not restarted automatically.*restart it by hand/.test(e.message));
     // A manual restart resets the counter.
     await client.restart();
     assert.equal(client.state, 'ready');

@@ -22,7 +22,13 @@ export function register(server: EngineServer): void {
     writeFileAtomic(file, bytes);
     return file;
   };
-  const kernel = new NotebookKernel(createSedApi, (text) => server.log('info', `[notebook] ${text}`), disposeValue, saveBinary);
+  const env = {
+    storeOptions: () => {
+      const state = server.requireState('sed API');
+      return { cacheDir: state.modelsDir, userDirs: state.userModelDirs };
+    },
+  };
+  const kernel = new NotebookKernel((cell) => createSedApi(cell, env), (text) => server.log('info', `[notebook] ${text}`), disposeValue, saveBinary);
   const m = ExecuteCellRequest.method;
   server.heavy(ExecuteCellRequest, 'executeCell', (params: ExecuteCellParams) => {
     const notebook = requireString(m, params, 'notebook');

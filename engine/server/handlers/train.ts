@@ -45,8 +45,8 @@ export function register(server: EngineServer): void {
           onProgress: (p) => {
             const message =
               p.phase === 'load' ? `loading audio ${p.batch}/${p.batches}`
-              : p.phase === 'validate' ? `validating (epoch ${p.epoch + 1}/${p.epochs})`
-              : `epoch ${p.epoch + 1}/${p.epochs} batch ${p.batch}/${p.batches}${p.loss !== undefined ? ` loss ${p.loss.toFixed(4)}` : ''}`;
+              : p.phase === 'validate' ? `validating (epoch ${p.epoch}/${p.epochs})`
+              : `epoch ${p.epoch}/${p.epochs} batch ${p.batch}/${p.batches}${p.loss !== undefined ? ` loss ${p.loss.toFixed(4)}` : ''}`;
             job.progress(Math.round(p.fraction * 1000), 1000, message);
           },
         });
