@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { ProfileRequest, type JobProgress, type ProfileResult } from '../../engine/protocol/protocol';
 import type { SedEngine } from '../engine';
 import { showTradeoffNotebook } from '../results/chartNotebook';
+import { chartFromProfile } from '../results/tradeoff';
 
 /** The paper's configurations (Fig. 1: fmn10 with each sequence model at 4 sizes; the backbones alone). */
 export const PAPER_MODELS: string[] = [
@@ -43,9 +44,9 @@ export async function profileModelsCommand(engine: SedEngine, args: ProfileArgs 
     return engine.request(ProfileRequest, { models: chosen, time }, { onProgress, signal: abort.signal });
   });
   if (args.show !== false) {
-    await showTradeoffNotebook(engine.resultsDir, 'Model profile', result.rows, {
+    await showTradeoffNotebook(engine.resultsDir, chartFromProfile(result.rows, 'Model profile'), {
       backend: result.backend,
-      code: `await sed.profile(${JSON.stringify(chosen)}, { time: ${!!time} })`,
+      code: `await sed.profile({ models: ${JSON.stringify(chosen)}, time: ${!!time} })`,
     });
   }
   return result;

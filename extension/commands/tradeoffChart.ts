@@ -1,18 +1,18 @@
 /**
  * "SED: Open Trade-off Chart": PSDS1 (or MACs) against parameters for a sweep's results — the paper's
- * Fig. 1 — from a sweep result JSON (written by `sed.sweep` / `sed/sweep`), picked from the workspace.
+ * Fig. 1 — from a trade-off JSON (written by `sed/sweep`, with `psds1` per row once models are evaluated).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { SedEngine } from '../engine';
 import { showTradeoffNotebook } from '../results/chartNotebook';
-import { parseSweepFile } from '../results/tradeoff';
+import { parseTradeoffFile } from '../results/tradeoff';
 
 export async function tradeoffChartCommand(engine: SedEngine, arg?: unknown): Promise<vscode.NotebookDocument | undefined> {
   let file = arg instanceof vscode.Uri ? arg.fsPath : typeof arg === 'string' ? arg : undefined;
   if (!file) {
-    const found = await vscode.workspace.findFiles('**/*sweep*.json', '**/node_modules/**', 50);
+    const found = await vscode.workspace.findFiles('{**/*sweep*.json,**/*tradeoff*.json}', '**/node_modules/**', 50);
     const items = [
       ...found.map((u) => ({ label: path.basename(u.fsPath), description: vscode.workspace.asRelativePath(u), file: u.fsPath })),
       { label: '$(folder-opened) Browse…', description: '', file: '' },
@@ -27,8 +27,9 @@ export async function tradeoffChartCommand(engine: SedEngine, arg?: unknown): Pr
     }
   }
   if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
-  const rows = parseSweepFile(fs.readFileSync(file, 'utf8'), file);
-  return showTradeoffNotebook(engine.resultsDir, `Performance-complexity trade-off (${path.basename(file)})`, rows, {
+  const chart = parseTradeoffFile(fs.readFileSync(file, 'utf8'), file);
+  chart.title ??= `Performance-complexity trade-off (${path.basename(file)})`;
+  return showTradeoffNotebook(engine.resultsDir, chart, {
     code: `// Rows from ${file}\nJSON.parse(require('fs').readFileSync(${JSON.stringify(file)}, 'utf8'))`,
     note: 'Colours: sequence model; points: hidden sizes. Switch the x axis between parameters, MACs and throughput in the chart.',
   });

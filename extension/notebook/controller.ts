@@ -52,24 +52,39 @@ export class SedKernel implements vscode.Disposable {
     if (execution.token.isCancellationRequested) abort.abort();
 
     const streamed: CellOutput[] = [];
-    let progressLine: string | undefined;
-    // Output updates are serialised so a slow render never reorders them.
+    // Live view while the cell runs: text and display() outputs are appended; a chart that is streamed
+    // again (training curves each epoch) is updated in place with replaceOutputItems, so the renderer
+    // redraws the same element; the progress line is one output updated in place. The final result
+    // replaces all of it. Updates are chained so they apply in order.
+    let liveChart: { mime: string; output: vscode.NotebookCellOutput } | undefined;
+    let progressOutput: vscode.NotebookCellOutput | undefined;
     let pending: Thenable<void> = Promise.resolve();
-    const render = () => {
-      const shown = progressLine ? [...streamed, { mime: 'text/plain', data: progressLine }] : streamed;
-      pending = pending.then(() => execution.replaceOutput(toNotebookOutputs(shown)));
+    const queue = (fn: () => Thenable<void>) => {
+      pending = pending.then(fn, fn);
     };
     const onProgress = (p: JobProgress) => {
       if (p.output) {
         const o = p.output;
         this.onDidStreamEmitter.fire({ cell, output: o });
-        const last = streamed.length - 1;
-        if (isLiveChart(o.mime) && last >= 0 && streamed[last].mime === o.mime) streamed[last] = o;
-        else streamed.push(o);
-        render();
+        streamed.push(o);
+        const [output] = toNotebookOutputs([o]);
+        if (isLiveChart(o.mime) && liveChart?.mime === o.mime) {
+          const target = liveChart.output;
+          queue(() => execution.replaceOutputItems(output.items, target));
+        } else {
+          liveChart = isLiveChart(o.mime) ? { mime: o.mime, output } : undefined;
+          queue(() => execution.appendOutput(output));
+        }
       } else if (p.kind === 'report' && p.message) {
-        progressLine = p.total ? `${p.message} (${p.done ?? 0}/${p.total})` : p.message;
-        render();
+        const line = vscode.NotebookCellOutputItem.stdout(p.total ? `${p.message} (${p.done ?? 0}/${p.total})` : p.message);
+        if (progressOutput) {
+          const target = progressOutput;
+          queue(() => execution.replaceOutputItems(line, target));
+        } else {
+          progressOutput = new vscode.NotebookCellOutput([line], { sedProgress: true });
+          const created = progressOutput;
+          queue(() => execution.appendOutput(created));
+        }
       }
     };
 

@@ -1,62 +1,78 @@
 /**
- * Trade-off chart payloads (`application/vnd.sed-studio.tradeoff+json`, renderers/README.md) from
- * profiling rows and sweep results, and the markdown table shown beside them.
+ * Trade-off chart payloads (`application/vnd.sed-studio.tradeoff+json`, renderers/README.md:
+ * `{ title?, x?, y?, rows: [{ model, seq, params, macs, throughput?, psds1? }] }`) from profiling rows and
+ * sweep files, and the markdown table shown beside the chart.
  */
-import type { ProfileRow, SweepResult } from '../../engine/protocol/protocol';
+import type { ProfileRow } from '../../engine/protocol/protocol';
 
-export type TradeoffRow = ProfileRow & { psds?: number; checkpoint?: string };
-
-/** `fmn10+tf:256` → { backbone: 'fmn10', seq: 'tf', hidden: 256 }; bare backbones have seq 'none'. */
-export function splitModelName(name: string): { backbone: string; seq: string; hidden?: number } {
-  const m = /^([a-z]+\d+)(?:\+([a-z]+)(?::(\d+))?)?$/i.exec(name);
-  if (!m) return { backbone: name, seq: 'none' };
-  return { backbone: m[1], seq: m[2] ?? 'none', ...(m[3] ? { hidden: Number(m[3]) } : {}) };
+export interface TradeoffRow {
+  model: string;
+  seq: string;
+  params?: number;
+  macs?: number;
+  /** 10 s clips per second. */
+  throughput?: number;
+  psds1?: number;
 }
 
-export function tradeoffPayload(rows: TradeoffRow[], title: string): Record<string, unknown> {
-  const points = rows.map((r) => {
-    const p = splitModelName(r.name);
-    return {
-      name: r.name,
-      backbone: p.backbone,
-      seq: p.seq,
-      ...(p.hidden !== undefined ? { hidden: p.hidden } : {}),
-      params: r.params,
-      macs: r.macs,
-      ...(r.ms !== undefined ? { throughput: 1000 / r.ms } : {}),
-      ...(r.psds !== undefined ? { psds1: r.psds } : {}),
-    };
-  });
-  const hasPsds = points.some((p) => 'psds1' in p);
-  return { title, points, x: 'params', y: hasPsds ? 'psds1' : 'macs' };
+export interface TradeoffChart {
+  title?: string;
+  x?: 'params' | 'macs' | 'throughput';
+  y?: 'psds1' | 'params' | 'macs' | 'throughput';
+  rows: TradeoffRow[];
 }
 
-export function rowsMarkdown(rows: TradeoffRow[], backend?: string): string {
-  const timed = rows.some((r) => r.ms !== undefined);
-  const psds = rows.some((r) => r.psds !== undefined);
-  const head = ['model', 'params (M)', 'MACs (G / 10 s)', ...(timed ? [`ms / clip${backend ? ` (${backend})` : ''}`] : []), ...(psds ? ['PSDS1'] : [])];
+/** `fmn10+tf:256` → 'tf'; a bare backbone → 'none'. */
+export function seqFamily(name: string): string {
+  const m = /\+([a-z]+)/i.exec(name);
+  return m ? m[1] : 'none';
+}
+
+export function chartFromProfile(rows: ProfileRow[], title: string): TradeoffChart {
+  return {
+    title,
+    x: 'params',
+    y: 'macs',
+    rows: rows.map((r) => ({ model: r.name, seq: seqFamily(r.name), params: r.params, macs: r.macs, ...(r.ms ? { throughput: 1000 / r.ms } : {}) })),
+  };
+}
+
+export function rowsMarkdown(chart: TradeoffChart, backend?: string): string {
+  const rows = chart.rows;
+  const timed = rows.some((r) => r.throughput !== undefined);
+  const psds = rows.some((r) => r.psds1 !== undefined);
+  const head = ['model', 'params (M)', 'MACs (G / 10 s)', ...(timed ? [`clips / s${backend ? ` (${backend})` : ''}`] : []), ...(psds ? ['PSDS1'] : [])];
+  const num = (v: number | undefined, scale: number, digits: number) => (v === undefined ? '' : (v / scale).toFixed(digits));
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i ? '---:' : '---')).join('|')}|`];
   for (const r of rows) {
-    const cells = [r.name, (r.params / 1e6).toFixed(3), (r.macs / 1e9).toFixed(3), ...(timed ? [r.ms !== undefined ? r.ms.toFixed(1) : ''] : []), ...(psds ? [r.psds !== undefined ? r.psds.toFixed(3) : ''] : [])];
-    lines.push(`| ${cells.join(' | ')} |`);
+    lines.push(`| ${[r.model, num(r.params, 1e6, 3), num(r.macs, 1e9, 3), ...(timed ? [num(r.throughput, 1, 1)] : []), ...(psds ? [num(r.psds1, 1, 3)] : [])].join(' | ')} |`);
   }
   return lines.join('\n') + '\n';
 }
 
-/** Reads a sweep result file (SweepResult JSON, or a bare array of rows). */
-export function parseSweepFile(text: string, file: string): TradeoffRow[] {
-  let data: unknown;
+/**
+ * Reads a trade-off chart file (what `sed/sweep` writes, possibly with `psds1` merged in per row).
+ * `points` and `name` are accepted as aliases of `rows` and `model`, as the renderer does.
+ */
+export function parseTradeoffFile(text: string, file: string): TradeoffChart {
+  let data: Record<string, unknown>;
   try {
     data = JSON.parse(text);
   } catch (err) {
     throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
   }
-  const rows = Array.isArray(data) ? data : (data as Partial<SweepResult>)?.rows;
-  if (!Array.isArray(rows) || !rows.length) throw new Error(`${file}: expected a sweep result ({ "rows": [...] }) with at least one row`);
-  rows.forEach((r, i) => {
-    if (!r || typeof r.name !== 'string' || typeof r.params !== 'number' || typeof r.macs !== 'number') {
-      throw new Error(`${file}: row ${i + 1} needs "name" (string), "params" and "macs" (numbers)`);
+  const raw = (Array.isArray(data) ? data : (data?.rows ?? data?.points)) as unknown;
+  if (!Array.isArray(raw) || !raw.length) throw new Error(`${file}: expected a trade-off chart ({ "rows": [...] }, as written by sed/sweep) with at least one row`);
+  const rows = raw.map((r: Record<string, unknown>, i: number): TradeoffRow => {
+    const model = (r?.model ?? r?.name) as unknown;
+    if (typeof model !== 'string') throw new Error(`${file}: row ${i + 1} needs "model" (a string)`);
+    for (const k of ['params', 'macs', 'throughput', 'psds1']) {
+      if (r[k] !== undefined && typeof r[k] !== 'number') throw new Error(`${file}: row ${i + 1} "${k}" must be a number`);
     }
+    return { ...(r as object), model, seq: typeof r.seq === 'string' ? r.seq : seqFamily(model) } as TradeoffRow;
   });
-  return rows as TradeoffRow[];
+  const chart: TradeoffChart = { ...(Array.isArray(data) ? {} : data), rows } as TradeoffChart;
+  delete (chart as { points?: unknown }).points;
+  if (!chart.y) chart.y = rows.every((r) => r.psds1 !== undefined) ? 'psds1' : 'macs';
+  return chart;
 }

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ListJobsRequest } from '../../../engine/protocol/protocol';
-import { allItems, api, childProcesses, outputText, waitFor, workspaceDir } from './helpers';
+import { allItems, api, childProcesses, outputText, repoRoot, waitFor, workspaceDir } from './helpers';
 
 const ERROR_MIME = 'application/vnd.code.notebook.error';
 const STDOUT_MIME = 'application/vnd.code.notebook.stdout';
@@ -160,6 +160,23 @@ suite('notebook', () => {
     await vscode.commands.executeCommand('sedStudio.restartKernel', notebook.uri);
     const after = await runCell(notebook, 7);
     assert.ok(allItems(after).some((i) => outputText(i).includes('undefined')), `after restart: ${allItems(after).map(outputText)}`);
+  });
+
+  test('the example notebook (Fig. 1, small) opens, its cells parse and its settings cell runs', async () => {
+    const example = path.join(repoRoot(), 'examples', 'fig1-small.sednb');
+    const nb = await vscode.workspace.openNotebookDocument(vscode.Uri.file(example));
+    assert.strictEqual(nb.notebookType, 'sed-notebook');
+    const code = nb.getCells().filter((c) => c.kind === vscode.NotebookCellKind.Code);
+    assert.ok(code.length >= 5, `only ${code.length} code cells`);
+    const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as new (...args: string[]) => unknown;
+    for (const c of code) assert.doesNotThrow(() => new AsyncFunction('sed', 'require', c.document.getText()), `cell ${c.index + 1} does not parse`);
+    assert.ok(code.some((c) => c.document.getText().includes('sed.sweep(')) && code.some((c) => c.document.getText().includes('sed.train(')) && code.some((c) => c.document.getText().includes('sed.evaluate(')));
+    await vscode.window.showNotebookDocument(nb);
+    const cell = await runCell(nb, code[0].index);
+    assert.strictEqual(cell.executionSummary?.success, true, `outputs: ${allItems(cell).map(outputText)}`);
+    assert.ok(allItems(cell).some((i) => /14 models: fmn10, fmn20, fmn10\+tf:128/.test(outputText(i))), `outputs: ${allItems(cell).map(outputText)}`);
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    await vscode.window.showNotebookDocument(notebook);
   });
 
   test('saving writes stable, human-diffable JSON with the outputs', async () => {
