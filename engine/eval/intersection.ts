@@ -12,7 +12,7 @@
  * per frame switched on.
  */
 import { roundHalfEven } from './round';
-import { LevelGrouper } from './sort';
+import { LevelRanker } from './sort';
 import { ColumnReader, type PreparedEval } from './scores';
 
 const FIRST = 1;
@@ -78,7 +78,7 @@ function sortLog(level: Int32Array, cls: Int32Array, delta: Int8Array, len: numb
 /** Reusable buffers sized to the global frame count. */
 export class IntersectionSweep {
   private readonly columns: ColumnReader;
-  private readonly grouper: LevelGrouper;
+  private readonly ranker: LevelRanker;
   private readonly stamp: Int32Array;
   private readonly runEndAt: Int32Array;
   private readonly runStartAt: Int32Array;
@@ -97,14 +97,16 @@ export class IntersectionSweep {
   private logLevel = new Int32Array(1024);
   private logCls = new Int32Array(1024);
   private logDelta = new Int8Array(1024);
-  private readonly byFile: Int32Array;
-  private readonly cursor: Int32Array;
+  /** a general file's frames sorted by level (ascending), ascending frame index within a level */
+  private order: Int32Array;
+  private orderTmp: Int32Array;
+  private readonly digitCounts = new Int32Array(257);
   private stampCounter = 0;
 
   constructor(private readonly prep: PreparedEval) {
     const n = prep.n;
     this.columns = new ColumnReader(prep);
-    this.grouper = new LevelGrouper(n);
+    this.ranker = new LevelRanker(n);
     this.stamp = new Int32Array(n);
     this.runEndAt = new Int32Array(n);
     this.runStartAt = new Int32Array(n);
@@ -112,8 +114,10 @@ export class IntersectionSweep {
     this.ctStart = new Int32Array(n);
     this.ctLen = new Int32Array(n);
     this.flags = new Uint8Array(n);
-    this.byFile = new Int32Array(n);
-    this.cursor = new Int32Array(prep.audioIds.length);
+    let maxT = 0;
+    for (let f = 0; f < prep.audioIds.length; f++) maxT = Math.max(maxT, prep.fileStart[f + 1] - prep.fileStart[f]);
+    this.order = new Int32Array(maxT);
+    this.orderTmp = new Int32Array(maxT);
     this.active = new Uint8Array(n);
     this.touchT = new Uint8Array(n);
     this.touchA = new Uint8Array(n);
@@ -123,6 +127,37 @@ export class IntersectionSweep {
         for (let k = ev.ptr[f]; k < ev.ptr[f + 1]; k++) markOverlap(prep, f, ev.on[k], ev.off[k], this.anyZone, 1);
       }
     }
+  }
+
+  /**
+   * Frames g in [fs, fe) with rank ≥ qMin into this.order, sorted by rank (stable: ascending frame index
+   * within a rank), by LSD radix on 8-bit digits — a file has a few hundred frames, so this stays in cache.
+   * Returns the count.
+   */
+  private sortFileByRank(rank: Int32Array, fs: number, fe: number, qMin: number): number {
+    let src = this.order;
+    let dst = this.orderTmp;
+    let m = 0;
+    let maxRank = 0;
+    for (let g = fs; g < fe; g++) {
+      const q = rank[g];
+      if (q < qMin) continue;
+      src[m++] = g;
+      if (q > maxRank) maxRank = q;
+    }
+    const counts = this.digitCounts;
+    for (let shift = 0; maxRank >>> shift > 0; shift += 8) {
+      counts.fill(0);
+      for (let j = 0; j < m; j++) counts[((rank[src[j]] >>> shift) & 255) + 1]++;
+      for (let d = 0; d < 256; d++) counts[d + 1] += counts[d];
+      for (let j = 0; j < m; j++) dst[counts[(rank[src[j]] >>> shift) & 255]++] = src[j];
+      const t = src;
+      src = dst;
+      dst = t;
+    }
+    this.order = src;
+    this.orderTmp = dst;
+    return m;
   }
 
   /**
@@ -160,7 +195,7 @@ export class IntersectionSweep {
     }
 
     const col = this.columns.get(c);
-    const { levels: ascending, start, perm, rank } = this.grouper.group(col);
+    const { levels: ascending, rank } = this.ranker.rank(col);
     const Uall = ascending.length;
     const U = Math.min(Uall, stopAfter + 1);
     const qMin = Uall - U; // levels below this rank are not swept
@@ -168,16 +203,6 @@ export class IntersectionSweep {
     for (let r = 0; r < U; r++) levels[r] = ascending[Uall - 1 - r];
     const fp = new Int32Array(U); // per-level deltas first, prefix-summed at the end
     const tp = new Int32Array(U);
-
-    // Regroup the frames by file, keeping level order, so that each file is swept on its own with all its
-    // per-frame state in cache.
-    const byFile = this.byFile;
-    const cursor = this.cursor;
-    cursor.set(fileStart.subarray(0, F));
-    for (let i = start[qMin]; i < perm.length; i++) {
-      const g = perm[i];
-      byFile[cursor[fileOf[g]]++] = g;
-    }
 
     const { stamp, active, runEndAt, runStartAt, passAt, ctStart, ctLen, touchT, touchA, anyZone } = this;
     let ctPool = this.ctPool;
@@ -297,36 +322,37 @@ export class IntersectionSweep {
     for (let f = 0; f < F; f++) {
       const fs = fileStart[f];
       const fe = fileStart[f + 1];
-      const lo = fs;
-      const hi = cursor[f];
-      if (hi === lo) continue;
-      active.fill(0, fs, fe);
       if (flags[fs] & SHORTCUT) {
-        // Every run is an FP here: a new frame adds a run and merges away each active neighbour's run.
-        for (let j = hi - 1; j >= lo; j--) {
-          const g = byFile[j];
-          const fl = flags[g];
-          active[g] = 1;
-          fp[Uall - 1 - rank[g]] += 1 - (!(fl & FIRST) && active[g - 1] ? 1 : 0) - (!(fl & LAST) && active[g + 1] ? 1 : 0);
+        // Every run is an FP here, so FP(u) is the number of runs: a frame adds one when it switches on and
+        // merges away each neighbour already on (left: level ≥ its own, as equal levels switch on left to
+        // right; right: strictly higher). No sorting needed.
+        for (let g = fs; g < fe; g++) {
+          const q = rank[g];
+          if (q < qMin) continue;
+          fp[Uall - 1 - q] += 1 - (g > fs && rank[g - 1] >= q ? 1 : 0) - (g + 1 < fe && rank[g + 1] > q ? 1 : 0);
         }
         continue;
       }
-      let jEnd = hi; // frames byFile[jStart .. jEnd) share one level, in ascending frame order
+      const lo = 0;
+      const hi = this.sortFileByRank(rank, fs, fe, qMin);
+      const order = this.order;
+      active.fill(0, fs, fe);
+      let jEnd = hi; // frames order[jStart .. jEnd) share one level, in ascending frame order
       while (jEnd > lo) {
-        const q = rank[byFile[jEnd - 1]];
+        const q = rank[order[jEnd - 1]];
         let jStart = jEnd - 1;
-        while (jStart > lo && rank[byFile[jStart - 1]] === q) jStart--;
+        while (jStart > lo && rank[order[jStart - 1]] === q) jStart--;
         r = Uall - 1 - q;
         cur++;
         nDirty = 0;
         for (let j = jStart; j < jEnd; j++) {
-          const g = byFile[j];
+          const g = order[j];
           active[g] = 1;
           stamp[g] = cur;
         }
         let doneUntil = -1;
         for (let j = jStart; j < jEnd; j++) {
-          const g = byFile[j];
+          const g = order[j];
           if (g < doneUntil) continue;
           let s0 = g;
           let tT = flags[g] & TARGET ? 1 : 0;

@@ -94,29 +94,24 @@ function hashBits(lo: number, hi: number): number {
   return h ^ (h >>> 13);
 }
 
-/** Frames grouped by distinct value: group q (ascending value levels[q]) is perm[start[q] .. start[q+1]). */
-export interface LevelGroups {
+/** The distinct values of a column (ascending) and the level index of every frame. */
+export interface LevelRanks {
   levels: Float64Array;
-  start: Int32Array;
-  /** frame indices, grouped by level, ascending frame index within a group; −∞ frames are left out */
-  perm: Int32Array;
-  /** level index (into `levels`) of every frame, −1 for −∞ */
+  /** index into `levels` of every frame; −1 for −∞ (never active) */
   rank: Int32Array;
 }
 
 /**
- * Group the frames of a column by distinct value, ascending. Distinct values are found with an
- * open-addressing hash table on the bit patterns, so only the (usually few thousand) distinct values are
- * sorted; frames are then placed by a counting sort. Much faster than sorting all frames when values repeat
- * (quantised or median-filtered scores), and no slower than a full radix sort when they do not.
+ * Rank the frames of a column by distinct value. Distinct values are found with an open-addressing hash
+ * table on the bit patterns, so only the (usually few thousand) distinct values are sorted. Much faster than
+ * sorting all frames when values repeat (quantised or median-filtered scores), and no slower than a full
+ * radix sort when they do not.
  */
-export class LevelGrouper {
+export class LevelRanker {
   private table: Int32Array;
   private ids: Int32Array;
   private distinct: Float64Array;
-  private counts: Int32Array;
   private rankBuf: Int32Array;
-  private permBuf: Int32Array;
   private readonly radix: RadixWorkspace;
 
   constructor(private readonly n: number) {
@@ -124,9 +119,7 @@ export class LevelGrouper {
     this.table = new Int32Array(4096);
     this.ids = new Int32Array(n);
     this.distinct = new Float64Array(Math.max(n, 1));
-    this.counts = new Int32Array(n + 1);
     this.rankBuf = new Int32Array(Math.max(n, 1));
-    this.permBuf = new Int32Array(n);
     this.radix = radixWorkspace(n);
   }
 
@@ -147,22 +140,20 @@ export class LevelGrouper {
   }
 
   /** The result's arrays are views into this grouper's buffers, valid until its next call. */
-  group(values: Float64Array): LevelGroups {
+  rank(values: Float64Array): LevelRanks {
     const n = this.n;
-    if (values.length !== n) throw new Error(`LevelGrouper: expected ${n} values, got ${values.length}`);
+    if (values.length !== n) throw new Error(`LevelRanker: expected ${n} values, got ${values.length}`);
     const bits = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
     const { ids, distinct } = this;
     let table = this.table;
     let mask = table.length - 1;
     table.fill(-1);
     let u = 0;
-    let finite = 0;
     let prev = NaN;
     let prevId = -1;
     for (let i = 0; i < n; i++) {
       const v = values[i];
       if (v === -Infinity) { ids[i] = -1; continue; }
-      finite++;
       // Scores come in plateaus (median filtering, quantisation): skip the hash for a repeated value.
       if (v === prev) { ids[i] = prevId; continue; }
       prev = v;
@@ -193,18 +184,7 @@ export class LevelGrouper {
       rankOf[order[q]] = q;
       levels[q] = distinct[order[q]];
     }
-    const counts = this.counts;
-    counts.fill(0, 0, u + 1);
-    for (let i = 0; i < n; i++) {
-      if (ids[i] < 0) continue;
-      const q = rankOf[ids[i]];
-      ids[i] = q;
-      counts[q + 1]++;
-    }
-    for (let q = 0; q < u; q++) counts[q + 1] += counts[q];
-    const start = counts.slice(0, u + 1);
-    const perm = this.permBuf.subarray(0, finite);
-    for (let i = 0; i < n; i++) if (ids[i] >= 0) perm[counts[ids[i]]++] = i;
-    return { levels, start, perm, rank: ids };
+    for (let i = 0; i < n; i++) if (ids[i] >= 0) ids[i] = rankOf[ids[i]];
+    return { levels, rank: ids };
   }
 }

@@ -1,0 +1,155 @@
+/**
+ * The incremental level sweep against brute force: on random score sets (variable frames, ties, −∞ scores,
+ * files without GT, constant files), TP/FP/CT at every level must equal a direct evaluation of the
+ * detections `score ≥ level` with the spec's formulas (PSDS_SPEC §2.1, §3.1).
+ */
+import * as assert from 'node:assert/strict';
+import { intersectionCounts } from '../../engine/eval/f1';
+import { IntersectionSweep, type LevelStats } from '../../engine/eval/intersection';
+import { makeRounder } from '../../engine/eval/round';
+import { prepareEvaluation, type GroundTruth, type PreparedEval, type ScoreSet } from '../../engine/eval/scores';
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function randomCase(seed: number): { scores: ScoreSet; gt: GroundTruth; durations: Map<string, number> } {
+  const r = rng(seed);
+  const K = 2 + Math.floor(r() * 3);
+  const classes = Array.from({ length: K }, (_, k) => `c${k}`);
+  const files = new Map();
+  const gt: GroundTruth = new Map();
+  const durations = new Map<string, number>();
+  const nFiles = 3 + Math.floor(r() * 4);
+  for (let f = 0; f < nFiles; f++) {
+    const T = 5 + Math.floor(r() * 40);
+    const ts = new Float64Array(T + 1);
+    for (let i = 1; i <= T; i++) ts[i] = Math.round((ts[i - 1] + [0.04, 0.1, 0.25, 0.5][Math.floor(r() * 4)]) * 1e6) / 1e6;
+    const s = new Float64Array(T * K);
+    const kind = r();
+    for (let i = 0; i < s.length; i++) {
+      // coarse values → many ties; some constant files; a few −∞ frames
+      s[i] = kind < 0.15 ? 0.5 : Math.round(r() * 10) / 10;
+      if (r() < 0.03) s[i] = -Infinity;
+    }
+    const id = `f${f}`;
+    files.set(id, { timestamps: ts, scores: s });
+    durations.set(id, ts[T] + r());
+    const events = [];
+    if (r() > 0.25) {
+      for (const label of classes) {
+        let t = r() * ts[T] * 0.3;
+        while (t < ts[T] && r() < 0.7) {
+          const len = 0.01 + r() * ts[T] * 0.3;
+          const on = Math.round(t * 1e3) / 1e3;
+          const off = Math.round(Math.min(t + len, ts[T] + 0.2) * 1e3) / 1e3;
+          if (off > on) events.push({ onset: on, offset: off, label });
+          t = off + 0.05 + r() * 2;
+        }
+      }
+    }
+    gt.set(id, events);
+  }
+  return { scores: { classes, files }, gt, durations };
+}
+
+/** Detections of class c in file f at level u: runs of frames with score ≥ u (−∞ never). */
+function detectionsAt(prep: PreparedEval, f: number, c: number, u: number): { on: number[]; off: number[] } {
+  const K = prep.classes.length;
+  const t = prep.tables[f];
+  const T = t.timestamps.length - 1;
+  const on: number[] = [];
+  const off: number[] = [];
+  let i = 0;
+  while (i < T) {
+    const v = t.scores[i * K + c];
+    if (!(v >= u && v > -Infinity)) { i++; continue; }
+    const s = i;
+    while (i < T && t.scores[i * K + c] >= u && t.scores[i * K + c] > -Infinity) i++;
+    on.push(t.timestamps[s]);
+    off.push(t.timestamps[i]);
+  }
+  return { on, off };
+}
+
+function bruteForce(prep: PreparedEval, c: number, u: number, dtc: number, gtc: number, cttc: number | null) {
+  const round = makeRounder(6);
+  const K = prep.classes.length;
+  let tp = 0;
+  let fp = 0;
+  const ct = new Int32Array(K);
+  for (let f = 0; f < prep.audioIds.length; f++) {
+    const d = detectionsAt(prep, f, c, u);
+    const ev = prep.events[c];
+    const counts = intersectionCounts(d.on, d.off, d.on.length, ev.on, ev.off, ev.ptr[f], ev.ptr[f + 1], dtc, gtc, round);
+    tp += counts.tp;
+    fp += counts.fp;
+    if (cttc === null) continue;
+    for (let j = 0; j < d.on.length; j++) {
+      let inter = 0;
+      for (let k = ev.ptr[f]; k < ev.ptr[f + 1]; k++) inter += Math.max(Math.min(d.off[j], ev.off[k]) - Math.max(d.on[j], ev.on[k]), 0);
+      const len = d.off[j] - d.on[j];
+      if (round(inter) >= round(dtc * len)) continue; // passes DTC: not a cross trigger
+      for (let o = 0; o < K; o++) {
+        const eo = prep.events[o];
+        if (o === c || eo.ptr[f + 1] === eo.ptr[f]) continue;
+        let sum = 0;
+        for (let k = eo.ptr[f]; k < eo.ptr[f + 1]; k++) sum += Math.max(Math.min(d.off[j], eo.off[k]) - Math.max(d.on[j], eo.on[k]), 0);
+        if (round(sum) >= round(cttc * len)) ct[o]++;
+      }
+    }
+  }
+  return { tp, fp, ct };
+}
+
+function ctAt(stats: LevelStats, K: number): Int32Array[] {
+  const out: Int32Array[] = [];
+  const cur = new Int32Array(K);
+  let p = 0;
+  for (let r = 0; r < stats.levels.length; r++) {
+    while (p < stats.ct!.level.length && stats.ct!.level[p] === r) {
+      cur[stats.ct!.cls[p]] += stats.ct!.delta[p];
+      p++;
+    }
+    out.push(cur.slice());
+  }
+  return out;
+}
+
+describe('intersection level sweep vs brute force', () => {
+  for (let seed = 1; seed <= 40; seed++) {
+    it(`random case ${seed}`, () => {
+      const { scores, gt, durations } = randomCase(seed);
+      const prep = prepareEvaluation(scores, gt, durations, { requireGtForEveryClass: false });
+      const sweep = new IntersectionSweep(prep);
+      const K = prep.classes.length;
+      for (const [dtc, gtc, cttc] of [[0.7, 0.7, null], [0.1, 0.1, 0.3], [0.5, 0.5, 0.5]] as const) {
+        for (let c = 0; c < K; c++) {
+          const stats = sweep.run(c, { dtc, gtc, cttc, timeDecimals: 6 });
+          const cts = cttc === null ? null : ctAt(stats, K);
+          // every distinct finite score is a level, highest first
+          const values = new Set<number>();
+          for (const t of prep.tables) for (let i = c; i < t.scores.length; i += K) if (t.scores[i] > -Infinity) values.add(t.scores[i]);
+          assert.deepEqual([...stats.levels], [...values].sort((a, b) => b - a));
+          stats.levels.forEach((u, r) => {
+            const want = bruteForce(prep, c, u, dtc, gtc, cttc);
+            const what = `class ${c} level ${u} (dtc ${dtc}, cttc ${cttc})`;
+            assert.equal(stats.tp[r], want.tp, `TP ${what}`);
+            assert.equal(stats.fp[r], want.fp, `FP ${what}`);
+            if (cts) assert.deepEqual([...cts[r]], [...want.ct], `CT ${what}`);
+          });
+          // a sweep stopped early gives the same counts for the levels it covers
+          const cut = Math.floor(stats.levels.length / 2);
+          const part = sweep.run(c, { dtc, gtc, cttc, timeDecimals: 6 }, cut);
+          assert.equal(part.levels.length, Math.min(cut + 1, stats.levels.length));
+          assert.deepEqual([...part.fp], [...stats.fp.subarray(0, part.levels.length)]);
+          assert.deepEqual([...part.tp], [...stats.tp.subarray(0, part.levels.length)]);
+        }
+      }
+    });
+  }
+});
