@@ -80,20 +80,20 @@ export function classRoc(stats: LevelStats, ctx: ClassRocContext): ClassRoc {
   const U = stats.levels.length;
   const efprDesc = effectiveFpRates(stats, ctx);
   const nRef = Math.max(ctx.nRef[ctx.c], 1);
-  // Points in ascending level order with +∞ last (the reference's order before its stable sort).
+  // Points from the highest level down, +∞ first: among exact (eFPR, TPR) ties the stable sort below then
+  // keeps the highest level, as the reference reports it.
   const m = U + 1;
   const efpr = new Float64Array(m);
   const tpr = new Float64Array(m);
   const thr = new Float64Array(m);
-  for (let i = 0; i < U; i++) {
-    const r = U - 1 - i;
-    efpr[i] = efprDesc[r];
-    tpr[i] = stats.tp[r] / nRef;
-    thr[i] = stats.levels[r];
+  efpr[0] = 0;
+  tpr[0] = 0;
+  thr[0] = Infinity;
+  for (let r = 0; r < U; r++) {
+    efpr[r + 1] = efprDesc[r];
+    tpr[r + 1] = stats.tp[r] / nRef;
+    thr[r + 1] = stats.levels[r];
   }
-  efpr[U] = 0;
-  tpr[U] = 0;
-  thr[U] = Infinity;
   // Points beyond max_efpr sort after all others and are cut at the end, so they can go first.
   const idx: number[] = [];
   for (let i = 0; i < m; i++) if (efpr[i] <= ctx.maxEfpr) idx.push(i);

@@ -43,6 +43,8 @@ function checkPsds(got: PsdsJson, exp: any, what: string): void {
       assert.equal(g.efpr.length, roc.efpr.length, `${what}.per_class_roc.${cls} length`);
       roc.efpr.forEach((x: number, i: number) => close(g.efpr[i], x, 1e-9, 1e-12, `${what}.per_class_roc.${cls}.efpr[${i}]`));
       roc.tpr.forEach((y: number, i: number) => assert.ok(Math.abs(g.tpr[i] - y) <= 1e-9, `${what}.per_class_roc.${cls}.tpr[${i}]`));
+      // Informative only per the README, but we pick the same level among ties as the reference.
+      assert.deepEqual(g.thresholds, roc.thresholds, `${what}.per_class_roc.${cls}.thresholds`);
     }
   }
 }

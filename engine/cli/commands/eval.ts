@@ -32,11 +32,14 @@ export function formatEvaluation(r: EvaluationResult): string {
     lines.push(`${name} @ ${JSON.stringify(f.params.threshold)}: macro F ${num(f.macro.f)} P ${num(f.macro.p)} R ${num(f.macro.r)}`
       + `   micro F ${num(f.micro.f)} P ${num(f.micro.p)} R ${num(f.micro.r)}`);
   }
-  const header = ['class', 'n_ref', 'PSDS1', 'PSDS2', 'iF1', 'cF1'];
-  const rows = r.event_classes.map((c) => [
-    c, String(r.n_ref[c]), num(r.psds1?.per_class_psds[c]), num(r.psds2?.per_class_psds[c]),
-    num(r.intersection_f1?.per_class[c]?.f), num(r.collar_f1?.per_class[c]?.f),
-  ]);
+  // Columns only for the metrics that were computed.
+  const columns: Array<[string, (c: string) => string]> = [['n_ref', (c) => String(r.n_ref[c])]];
+  if (r.psds1) columns.push(['PSDS1', (c) => num(r.psds1!.per_class_psds[c])]);
+  if (r.psds2) columns.push(['PSDS2', (c) => num(r.psds2!.per_class_psds[c])]);
+  if (r.intersection_f1) columns.push(['iF1', (c) => num(r.intersection_f1!.per_class[c].f)]);
+  if (r.collar_f1) columns.push(['cF1', (c) => num(r.collar_f1!.per_class[c].f)]);
+  const header = ['class', ...columns.map(([name]) => name)];
+  const rows = r.event_classes.map((c) => [c, ...columns.map(([, cell]) => cell(c))]);
   const width = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((v, i) => (i === 0 ? v.padEnd(width[i]) : v.padStart(width[i]))).join('  ');
   lines.push('', line(header), line(width.map((w) => '-'.repeat(w))), ...rows.map(line));
