@@ -112,7 +112,8 @@ export class LevelRanker {
   private ids: Int32Array;
   private distinct: Float64Array;
   private rankBuf: Int32Array;
-  private readonly radix: RadixWorkspace;
+  /** only for columns with ≥ 2^16 distinct values; allocated on first need */
+  private radix: RadixWorkspace | null = null;
 
   constructor(private readonly n: number) {
     // Starts small so that the table stays in cache for the usual few thousand levels; grows as needed.
@@ -120,7 +121,6 @@ export class LevelRanker {
     this.ids = new Int32Array(n);
     this.distinct = new Float64Array(Math.max(n, 1));
     this.rankBuf = new Int32Array(Math.max(n, 1));
-    this.radix = radixWorkspace(n);
   }
 
   /** Double the hash table and re-insert the u distinct values found so far. */
@@ -177,12 +177,31 @@ export class LevelRanker {
         h = (h + 1) & mask;
       }
     }
-    const order = argsortFloat64(distinct.subarray(0, u), this.radix); // distinct id by ascending value
     const rankOf = this.rankBuf; // distinct id → rank
-    const levels = new Float64Array(u);
-    for (let q = 0; q < u; q++) {
-      rankOf[order[q]] = q;
-      levels[q] = distinct[order[q]];
+    let levels: Float64Array;
+    if (u < 1 << 16) {
+      // Few levels: a native sort of the values and a binary search per distinct value beat the radix
+      // sort's fixed 2^16-bucket passes.
+      levels = distinct.slice(0, u).sort();
+      for (let d = 0; d < u; d++) {
+        const v = distinct[d];
+        let lo = 0;
+        let hi = u - 1;
+        while (lo < hi) {
+          const m = (lo + hi) >> 1;
+          if (levels[m] < v) lo = m + 1;
+          else hi = m;
+        }
+        rankOf[d] = lo;
+      }
+    } else {
+      this.radix ??= radixWorkspace(this.n);
+      const order = argsortFloat64(distinct.subarray(0, u), this.radix); // distinct id by ascending value
+      levels = new Float64Array(u);
+      for (let q = 0; q < u; q++) {
+        rankOf[order[q]] = q;
+        levels[q] = distinct[order[q]];
+      }
     }
     for (let i = 0; i < n; i++) if (ids[i] >= 0) ids[i] = rankOf[ids[i]];
     return { levels, rank: ids };

@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import { intersectionCounts } from '../../engine/eval/f1';
 import { IntersectionSweep, type LevelStats } from '../../engine/eval/intersection';
 import { makeRounder } from '../../engine/eval/round';
+import { LevelRanker } from '../../engine/eval/sort';
 import { prepareEvaluation, type GroundTruth, type PreparedEval, type ScoreSet } from '../../engine/eval/scores';
 
 function rng(seed: number): () => number {
@@ -149,6 +150,29 @@ describe('intersection level sweep vs brute force', () => {
           assert.deepEqual([...part.fp], [...stats.fp.subarray(0, part.levels.length)]);
           assert.deepEqual([...part.tp], [...stats.tp.subarray(0, part.levels.length)]);
         }
+      }
+    });
+  }
+});
+
+describe('LevelRanker', () => {
+  for (const [name, n, distinctLimit] of [['few levels (native sort path)', 5000, 300], ['many levels (radix path)', 150000, 0]] as const) {
+    it(`ranks frames by value: ${name}`, () => {
+      const r = rng(11);
+      const values = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        values[i] = distinctLimit ? Math.floor(r() * distinctLimit) / distinctLimit - 0.5 : (r() - 0.5) * 1e6;
+        if (i % 97 === 0) values[i] = -Infinity;
+        if (i % 101 === 0) values[i] = -0;
+        if (i % 103 === 0) values[i] = 0;
+        if (i % 7 === 0 && i > 0 && values[i - 1] > -Infinity) values[i] = values[i - 1]; // plateaus
+      }
+      const { levels, rank } = new LevelRanker(n).rank(values);
+      const expected = [...new Set([...values].filter((v) => v > -Infinity).map((v) => v + 0))].sort((a, b) => a - b);
+      assert.deepEqual([...levels], expected);
+      for (let i = 0; i < n; i++) {
+        if (values[i] === -Infinity) assert.equal(rank[i], -1);
+        else assert.equal(levels[rank[i]], values[i] + 0, `frame ${i}`);
       }
     });
   }
