@@ -72,11 +72,16 @@ export async function detectCommand(engine: SedEngine, arg?: unknown, options: D
         progress.report({ increment: Math.max(0, pct - reported), message: p.message });
         reported = Math.max(reported, pct);
       };
+      const t0 = Date.now();
       const result = await engine.request(DetectRequest, { file: uri.fsPath, model, thresholds, medianWindow }, { onProgress, signal: abort.signal });
+      const t1 = Date.now();
+      engine.output.appendLine(`detect ${uri.fsPath}: ${result.events.length} events with ${result.modelName} in ${((t1 - t0) / 1000).toFixed(1)} s`);
       if (options.show === false) return { result };
       progress.report({ message: 'spectrogram…' });
       const mel = await engine.request(MelRequest, { file: uri.fsPath }, { signal: abort.signal });
+      const t2 = Date.now();
       const view = await showDetectionResults(engine.resultsDir, result, mel, { medianWindow, thresholds });
+      engine.output.appendLine(`results view: spectrogram ${((t2 - t1) / 1000).toFixed(1)} s, view ${((Date.now() - t2) / 1000).toFixed(1)} s (${view.notebook.uri.fsPath})`);
       return { result, view };
     },
   );

@@ -13,9 +13,22 @@ import { toNotebookOutputs } from './outputs';
 
 export const CONTROLLER_ID = 'sed-kernel';
 
-/** Whether a streamed output should replace the previous one of the same MIME type (live charts). */
+/** Outputs that are re-sent as they grow (training curves each epoch): a newer one replaces the last. */
+const LIVE_MIMES = new Set(['application/vnd.sed-studio.training-curves+json']);
+
 function isLiveChart(mime: string): boolean {
-  return mime.startsWith('application/vnd.sed-studio.');
+  return LIVE_MIMES.has(mime);
+}
+
+/** Consecutive updates of a live chart collapse to the latest, as the cell showed them while running. */
+export function collapseLiveUpdates(outputs: CellOutput[]): CellOutput[] {
+  const out: CellOutput[] = [];
+  for (const o of outputs) {
+    const prev = out[out.length - 1];
+    if (prev && isLiveChart(o.mime) && prev.mime === o.mime) out[out.length - 1] = o;
+    else out.push(o);
+  }
+  return out;
 }
 
 export class SedKernel implements vscode.Disposable {
@@ -104,13 +117,13 @@ export class SedKernel implements vscode.Disposable {
       );
       await pending;
       execution.executionOrder = result.executionCount;
-      await execution.replaceOutput(toNotebookOutputs(result.outputs));
+      await execution.replaceOutput(toNotebookOutputs(collapseLiveUpdates(result.outputs)));
       success = result.success;
     } catch (err) {
       await pending;
       const e = err as Error & { code?: number };
       cancelled = abort.signal.aborted || e.code === EngineErrorCodes.RequestCancelled;
-      const outputs = toNotebookOutputs(streamed);
+      const outputs = toNotebookOutputs(collapseLiveUpdates(streamed));
       const error = new Error(cancelled ? 'Interrupted: the cell was cancelled and its engine job stopped.' : e.message);
       error.name = cancelled ? 'Interrupted' : 'EngineError';
       error.stack = `${error.name}: ${error.message}`;

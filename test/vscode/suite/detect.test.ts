@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DetectOutcome } from '../../../extension/commands/detect';
 import { allItems, api, childProcesses, outputText, sharedDir, waitFor, workspaceDir } from './helpers';
+import { browserAvailable, waitForFrames } from './browser';
 import { testModel, type TestModel } from './checkpoint';
 
 const WAV = () => path.join(sharedDir(), 'data', 'dcase2016t2-samples', 'keyboard009.wav');
@@ -97,6 +98,31 @@ suite('detect', () => {
       Promise.resolve(vscode.commands.executeCommand('sedStudio.exportResults', { format: 'xml', target: path.join(dir, 'kb.xml') })),
       /unknown export format "xml" \(valid: tsv, audacity, json\)/,
     );
+  });
+
+  test('the status bar shows the engine state and backend', async () => {
+    if (!browserAvailable()) return; // reading the workbench DOM needs run.mjs's Chromium driver
+    const sed = await api();
+    const backend = sed.engine.info?.backend.backend;
+    assert.ok(backend, 'the engine is not running');
+    await waitForFrames('.statusbar-item', (m) => m.some((i) => i.text.includes(`SED · ${backend}`)), 10_000);
+  });
+
+  test('works on a long file (180 s at 32 kHz)', async () => {
+    const long = path.join(sharedDir(), 'data', 'dcase2016t2-samples', 'long_180s_32k.wav');
+    const t0 = Date.now();
+    const res = await vscode.commands.executeCommand<DetectOutcome>('sedStudio.detect', vscode.Uri.file(long), { model: model.model, thresholds: [0.5] });
+    const r = res.result;
+    console.log(`      ${r.duration.toFixed(1)} s of audio in ${((Date.now() - t0) / 1000).toFixed(1)} s (engine ${r.seconds.toFixed(1)} s), ${r.frames} frames, ${r.events.length} events`);
+    assert.ok(Math.abs(r.duration - 180) < 0.1, `duration ${r.duration}`);
+    assert.strictEqual(r.frames, Math.round(180 / r.frameSeconds));
+    assert.ok(r.events.every((e) => e.offset <= 180 + r.frameSeconds));
+    const items = allItems(res.view!.notebook.cellAt(1));
+    assert.deepStrictEqual(items.map((i) => i.mime), ['application/vnd.sed-studio.spectrogram', 'application/vnd.sed-studio.event-roll', 'text/markdown']);
+  });
+
+  test('Pull Pretrained Model rejects an unknown release with the valid names', async () => {
+    await assert.rejects(Promise.resolve(vscode.commands.executeCommand('sedStudio.pullModel', 'fmn99_strong')), /unknown release "fmn99_strong" \(valid: fmn04_weak, .*fmn10\+tf-256_strong/);
   });
 
   test('engine info reports the backend and memory', async () => {

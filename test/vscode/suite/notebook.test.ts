@@ -13,6 +13,7 @@ import { allItems, api, childProcesses, outputText, repoRoot, waitFor, workspace
 const ERROR_MIME = 'application/vnd.code.notebook.error';
 const STDOUT_MIME = 'application/vnd.code.notebook.stdout';
 const TRADEOFF_MIME = 'application/vnd.sed-studio.tradeoff+json';
+const CURVES_MIME = 'application/vnd.sed-studio.training-curves+json';
 
 function sednb(cells: Array<{ kind?: 'code' | 'markdown'; source: string; language?: string }>): string {
   return JSON.stringify({
@@ -32,6 +33,7 @@ const CELLS = [
   /* 5 */ { source: "console.log('long cell started');\nfor (let i = 0; i < 600; i++) { sed.progress(i, 600, 'waiting'); await sed.sleep(100); }\n'not interrupted'" },
   /* 6 */ { source: 'const n: number = 5;\nn * 2', language: 'typescript' },
   /* 7 */ { source: 'typeof x' },
+  /* 8 */ { source: "const rows = [];\nfor (let epoch = 1; epoch <= 3; epoch++) {\n  rows.push({ epoch, loss: 1 / epoch });\n  sed.display('application/vnd.sed-studio.training-curves+json', { title: 'live', total_epochs: 3, rows });\n  await sed.sleep(300);\n}\n'trained'" },
 ];
 
 async function runCell(notebook: vscode.NotebookDocument, index: number): Promise<vscode.NotebookCell> {
@@ -177,6 +179,31 @@ suite('notebook', () => {
     assert.ok(allItems(cell).some((i) => /14 models: fmn10, fmn20, fmn10\+tf:128/.test(outputText(i))), `outputs: ${allItems(cell).map(outputText)}`);
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
     await vscode.window.showNotebookDocument(notebook);
+  });
+
+  test('live training curves update one output in place', async () => {
+    const sed = await api();
+    const cell = notebook.cellAt(8);
+    let streamedCharts = 0;
+    const sub = sed.kernel.onDidStreamOutput((e) => {
+      if (e.cell.document.uri.toString() === cell.document.uri.toString() && e.output.mime === CURVES_MIME) streamedCharts++;
+    });
+    const seen = new Set<number>();
+    const watch = vscode.workspace.onDidChangeNotebookDocument(() => {
+      const charts = allItems(notebook.cellAt(8)).filter((i) => i.mime === CURVES_MIME);
+      if (charts.length === 1) seen.add(JSON.parse(outputText(charts[0])).rows.length);
+    });
+    try {
+      await runCell(notebook, 8);
+    } finally {
+      sub.dispose();
+      watch.dispose();
+    }
+    assert.strictEqual(streamedCharts, 3, 'expected three streamed chart updates');
+    const charts = allItems(notebook.cellAt(8)).filter((i) => i.mime === CURVES_MIME);
+    assert.strictEqual(charts.length, 1, `expected one training-curves output, got ${charts.length}`);
+    assert.strictEqual(JSON.parse(outputText(charts[0])).rows.length, 3);
+    assert.ok(seen.size >= 2, `the chart was not updated while the cell ran (row counts seen: ${[...seen]})`);
   });
 
   test('saving writes stable, human-diffable JSON with the outputs', async () => {
