@@ -11,6 +11,7 @@ import { AudioCache, fileHash } from './cache';
 import { defaultDecode, SEGMENT_SAMPLES } from './data';
 import { FRAMES_PER_SEGMENT } from './labels';
 import { writePseudoLabels } from './pseudoLabels';
+import { defaultMicroBatch } from './trainer';
 import type { MelFn } from './validation';
 
 export interface PseudoLabelOptions {
@@ -40,7 +41,7 @@ export async function writeTeacherPseudoLabels(o: PseudoLabelOptions): Promise<{
   const melOf: MelFn = o.melFn ?? (await import('../frontend/mel')).computeMel;
   const band = { fminHz: meta.frontend.fminHz, fmaxHz: meta.frontend.fmaxHz };
   const cache = new AudioCache(o.cacheDir);
-  const batch = o.batchSize ?? 8;
+  const batch = o.batchSize ?? defaultMicroBatch(model.config.widthMult, 8);
   const written: string[] = [];
   fs.mkdirSync(o.outDir, { recursive: true });
   try {

@@ -61,47 +61,67 @@ export interface StepContext {
   optimizer: GroupedAdam;
   melOf: MelFn;
   kdWeight: number;
-  /** Online teacher: probabilities [B,250,C] for an (augmented) mel batch. */
+  /** Online teacher: probabilities [b,250,C] for an (augmented) mel chunk. */
   teacherProbs?: (mel: tf.Tensor4D) => tf.Tensor3D;
-  /** Micro-batches per optimizer step. */
-  accumulate: number;
+  /**
+   * Clips per forward/backward pass. A batch is split into chunks of this size whose gradients are
+   * summed (weighted by chunk size) — needed on wasm, whose 4 GB heap holds the gradient tape of only
+   * a few 10 s clips. BatchNorm statistics are then per chunk (the one difference to a whole batch).
+   */
+  microBatch: number;
 }
 
-/** Gradient sums between optimizer steps (kept tensors). */
+/** Gradient sums between optimizer steps (kept tensors), each contribution weighted. */
 export class GradAccumulator {
   private sums = new Map<string, tf.Tensor>();
-  count = 0;
+  /** Total weight added (one per full batch: chunk weights are chunk size / batch size). */
+  weight = 0;
+  /** Batches accumulated since the last optimizer step. */
+  batches = 0;
 
-  add(grads: Map<string, tf.Tensor>): void {
-    for (const [k, g] of grads) {
-      const old = this.sums.get(k);
-      this.sums.set(k, tf.keep(old ? tf.add(old, g) : g.clone()));
-      old?.dispose();
-    }
-    this.count++;
+  add(grads: Map<string, tf.Tensor>, weight: number): void {
+    tf.tidy(() => {
+      for (const [k, g] of grads) {
+        const old = this.sums.get(k);
+        const scaled = weight === 1 ? g : tf.mul(g, weight);
+        this.sums.set(k, tf.keep(old ? tf.add(old, scaled) : scaled === g ? g.clone() : scaled));
+        old?.dispose();
+      }
+    });
+    this.weight += weight;
   }
 
-  /** The mean gradient (inside a tidy) — callers then `reset()`. */
+  /** The weighted mean gradient (call inside a tidy), then `reset()`. */
   mean(): Map<string, tf.Tensor> {
     const out = new Map<string, tf.Tensor>();
-    for (const [k, s] of this.sums) out.set(k, this.count === 1 ? s : tf.div(s, this.count));
+    for (const [k, s] of this.sums) out.set(k, this.weight === 1 ? s : tf.div(s, this.weight));
     return out;
   }
 
   reset(): void {
     for (const s of this.sums.values()) s.dispose();
     this.sums.clear();
-    this.count = 0;
+    this.weight = 0;
+    this.batches = 0;
   }
 }
 
-/** Forward/backward of one micro-batch; returns its loss and leaves the gradients in `acc`. */
-export function microStep(ctx: StepContext, b: HostBatch, acc: GradAccumulator): number {
+/** Augmented network inputs of a whole batch (kept tensors; `dispose()` when done). */
+export interface BatchInputs {
+  mel: tf.Tensor4D;
+  hard: tf.Tensor3D;
+  soft: tf.Tensor3D | null;
+  dispose(): void;
+}
+
+/**
+ * Mel → frame shift → mixup (+ online teacher) for the whole batch, outside the gradient tape, so
+ * mixup pairs span the batch however it is chunked for backprop.
+ */
+export function prepareInputs(ctx: StepContext, b: HostBatch): BatchInputs {
   const frames = FRAMES_PER_SEGMENT;
   const c = ctx.classes;
-  const vars = ctx.names.map((n) => ctx.model.params.get(n)!);
-  const nameOf = new Map(vars.map((v, i) => [v.name, ctx.names[i]]));
-  const loss = tf.tidy(() => {
+  const [keptMel, keptHard, keptSoft] = tf.tidy((): tf.Tensor[] => {
     let mel = ctx.melOf(tf.tensor2d(b.waves, [b.size, b.samples]), b.band);
     const ratio = mel.shape[2] / frames;
     mel = shiftMel(mel, b.shifts);
@@ -117,22 +137,71 @@ export function microStep(ctx: StepContext, b: HostBatch, acc: GradAccumulator):
       hard = mixTargets(hard, b.mixup);
       if (soft) soft = mixTargets(soft, b.mixup);
     }
-    if (ctx.teacherProbs) soft = ctx.teacherProbs(mel);
-    const { value, grads } = tf.variableGrads(() => distillationLoss(ctx.model.forward(mel, { training: true }).strongLogits, hard, soft, ctx.kdWeight), vars);
-    const named = new Map<string, tf.Tensor>();
-    for (const [vn, g] of Object.entries(grads)) named.set(nameOf.get(vn)!, g);
-    acc.add(named);
-    return value;
-  });
-  // BatchNorm running statistics of this training forward (PyTorch updates them in train mode). Inside
-  // a tidy so the new running values' temporaries (assigned into the variables) are released.
-  tf.tidy(() => {
-    (ctx.model as Partial<EngineSedModel>).applyBatchNormUpdate?.();
-  });
-  const v = loss.dataSync()[0];
-  loss.dispose();
-  if (!Number.isFinite(v)) throw new Error(`training loss became ${v} (learning rate too high, or bad input audio)`);
-  return v;
+    return soft ? [mel, hard, soft] : [mel, hard];
+  }) as [tf.Tensor4D, tf.Tensor3D, tf.Tensor3D | undefined];
+  const kept = { mel: keptMel, hard: keptHard, soft: keptSoft ?? null };
+  let soft = kept.soft;
+  if (ctx.teacherProbs) {
+    // Chunked too: an inference forward inside one tidy keeps all its intermediates until the end.
+    const parts: tf.Tensor3D[] = [];
+    for (let s = 0; s < b.size; s += ctx.microBatch) {
+      const n = Math.min(ctx.microBatch, b.size - s);
+      parts.push(tf.tidy(() => ctx.teacherProbs!(tf.slice(kept.mel, [s, 0, 0, 0], [n, -1, -1, -1]))));
+    }
+    soft = parts.length === 1 ? parts[0] : tf.tidy(() => tf.concat(parts, 0));
+    if (parts.length > 1) parts.forEach((p) => p.dispose());
+  }
+  return {
+    mel: kept.mel,
+    hard: kept.hard,
+    soft,
+    dispose() {
+      kept.mel.dispose();
+      kept.hard.dispose();
+      kept.soft?.dispose();
+      if (soft !== kept.soft) soft?.dispose();
+    },
+  };
+}
+
+/**
+ * Forward/backward of a batch, chunk by chunk; leaves the batch-mean gradient (weight 1 in total) in
+ * `acc` and returns the batch-mean loss.
+ */
+export function batchStep(ctx: StepContext, b: HostBatch, acc: GradAccumulator): number {
+  const vars = ctx.names.map((n) => ctx.model.params.get(n)!);
+  const nameOf = new Map(vars.map((v, i) => [v.name, ctx.names[i]]));
+  const inputs = prepareInputs(ctx, b);
+  let lossSum = 0;
+  try {
+    for (let s = 0; s < b.size; s += ctx.microBatch) {
+      const n = Math.min(ctx.microBatch, b.size - s);
+      const loss = tf.tidy(() => {
+        const take = <T extends tf.Tensor>(t: T) => (n === b.size ? t : (tf.slice(t, s, n) as T));
+        const mel = take(inputs.mel);
+        const hard = take(inputs.hard);
+        const soft = inputs.soft ? take(inputs.soft) : null;
+        const { value, grads } = tf.variableGrads(() => distillationLoss(ctx.model.forward(mel, { training: true }).strongLogits, hard, soft, ctx.kdWeight), vars);
+        const named = new Map<string, tf.Tensor>();
+        for (const [vn, g] of Object.entries(grads)) named.set(nameOf.get(vn)!, g);
+        acc.add(named, n / b.size);
+        return value;
+      });
+      // BatchNorm running statistics of this training forward (PyTorch updates them in train mode).
+      // Inside a tidy so the new running values' temporaries (assigned into the variables) are released.
+      tf.tidy(() => {
+        (ctx.model as Partial<EngineSedModel>).applyBatchNormUpdate?.();
+      });
+      const v = loss.dataSync()[0];
+      loss.dispose();
+      if (!Number.isFinite(v)) throw new Error(`training loss became ${v} (learning rate too high, or bad input audio)`);
+      lossSum += v * n;
+    }
+  } finally {
+    inputs.dispose();
+  }
+  acc.batches++;
+  return lossSum / b.size;
 }
 
 /** Apply the accumulated gradients with LR factor `factor`. */

@@ -20,7 +20,7 @@ import { baseLearningRates, GroupedAdam } from './optimizer';
 import { loadResumeState, resumePath, saveResumeState, type EpochRecord, type LoopPosition } from './resumeState';
 import { Rng } from './rng';
 import { lrFactor, resolveWarmup } from './schedule';
-import { assembleBatch, GradAccumulator, microStep, optimizerStep, type StepContext } from './step';
+import { assembleBatch, batchStep, GradAccumulator, optimizerStep, type StepContext } from './step';
 import { validate, type MelFn, type ValidationResult } from './validation';
 
 export const EVAL_BAND = Object.freeze({ fminHz: 0, fmaxHz: 7000 });
@@ -37,8 +37,13 @@ export interface TrainOptions {
   outDir: string;
   epochs: number;
   batchSize?: number;
-  /** Micro-batches per optimizer step (gradient accumulation). */
+  /** Batches per optimizer step (gradient accumulation). */
   accumulate?: number;
+  /**
+   * Clips per forward/backward pass (a batch is processed in chunks of this size, gradients summed).
+   * Default: the whole batch, except on wasm (4 GB heap) ⌊1.6/α⌋ clips (fmn04: 4, fmn10: 1).
+   */
+  microBatch?: number;
   backboneLr?: number;
   seqLr?: number;
   layerDecay?: number;
@@ -131,6 +136,12 @@ export function resolveRecipe(o: TrainOptions) {
   return r;
 }
 
+/** Clips per forward/backward pass: wasm's 4 GB heap holds the tape of ~4 fmn04 clips of 10 s. */
+export function defaultMicroBatch(widthMult: number, batchSize: number): number {
+  if (tf.getBackend() !== 'wasm') return batchSize;
+  return Math.max(1, Math.min(batchSize, Math.floor(1.6 / widthMult + 1e-9)));
+}
+
 function epochOrder(seed: number, epoch: number, n: number): number[] {
   return new Rng((seed * 1000003 + epoch * 7919 + 17) >>> 0).permutation(n);
 }
@@ -201,8 +212,10 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
     log(`resumed ${o.outDir}: epoch ${pos.epoch + 1}, batch ${pos.batchInEpoch}/${batchesPerEpoch}, optimizer step ${optimizer.step}`);
   }
 
+  const microBatch = o.microBatch ?? defaultMicroBatch(model.config.widthMult, recipe.batchSize);
+  if (!Number.isInteger(microBatch) || microBatch < 1) throw new Error(`--micro-batch must be a positive integer, got ${microBatch}`);
   const ctx: StepContext = {
-    model, classes: classes.length, names, optimizer, melOf, kdWeight: recipe.kdWeight, accumulate: recipe.accumulate,
+    model, classes: classes.length, names, optimizer, melOf, kdWeight: recipe.kdWeight, microBatch,
     teacherProbs: teacher ? (mel) => tf.tidy(() => tf.gather(tf.sigmoid(teacher!.forward(mel, { training: false }).strongLogits), teacherCols!, 2) as tf.Tensor3D) : undefined,
   };
   const acc = new GradAccumulator();
@@ -243,12 +256,12 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
         }
         const t0 = Date.now();
         const hb = assembleBatch(trainSet.segments, batches[bi], recipe.augment, aug, EVAL_BAND, !!o.pseudoLabels);
-        const loss = microStep(ctx, hb, acc);
+        const loss = batchStep(ctx, hb, acc);
         pos.lossSum += loss * hb.size;
         pos.lossCount += hb.size;
         const lastOfEpoch = bi === batches.length - 1;
         const factor = lrFactor(optimizer.step, schedule);
-        if (acc.count === recipe.accumulate || lastOfEpoch) {
+        if (acc.batches === recipe.accumulate || lastOfEpoch) {
           optimizerStep(ctx, acc, factor);
           boundary = { batch: bi + 1, rng: aug.state, lossSum: pos.lossSum, lossCount: pos.lossCount };
         }
@@ -269,7 +282,7 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
       let val: ValidationResult | undefined;
       if (valSet && ((pos.epoch + 1) % recipe.validateEvery === 0 || isLast)) {
         report({ phase: 'validate', epoch: pos.epoch + 1, batch: 0, batches: valSet.segments.length, fraction: 1 - remainingBatches() / (o.epochs * batchesPerEpoch), etaSeconds: eta() });
-        val = await validate(model, valSet, melOf, EVAL_BAND, cache, { batchSize: o.evalBatchSize ?? recipe.batchSize, medianWindow: recipe.medianWindow });
+        val = await validate(model, valSet, melOf, EVAL_BAND, cache, { batchSize: o.evalBatchSize ?? microBatch, medianWindow: recipe.medianWindow });
         record.psds1 = val.psds1Macro;
         record.perClassPsds = val.perClass;
       }

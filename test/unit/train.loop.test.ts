@@ -21,7 +21,7 @@ import { trainableNames } from '../../engine/train/init';
 import { baseLearningRates, GroupedAdam } from '../../engine/train/optimizer';
 import { resumePath } from '../../engine/train/resumeState';
 import { Rng } from '../../engine/train/rng';
-import { assembleBatch, GradAccumulator, microStep, optimizerStep } from '../../engine/train/step';
+import { assembleBatch, batchStep, GradAccumulator, optimizerStep } from '../../engine/train/step';
 import { train, type TrainOptions, type TrainProgress } from '../../engine/train/trainer';
 import { computeMel } from '../../engine/frontend/mel';
 import { REPO_ROOT, SHARED_DIR } from '../helpers/paths';
@@ -63,14 +63,14 @@ describe('training loop (wasm, dcase2016t2 subset)', function () {
     const model = createModel(parseModelName('fmn04', set.classes.length), { seed: 3 });
     const names = trainableNames(model, false);
     const optimizer = new GroupedAdam(model.params, baseLearningRates(names, { backboneLr: 1e-2, seqLr: 1e-2, layerDecay: 0.9 }));
-    const ctx = { model, classes: set.classes.length, names, optimizer, melOf: computeMel, kdWeight: 0.9, accumulate: 1 };
+    const ctx = { model, classes: set.classes.length, names, optimizer, melOf: computeMel, kdWeight: 0.9, microBatch: 1 };
     const acc = new GradAccumulator();
     const rng = new Rng(1);
     const losses: number[] = [];
     const counts: number[] = [];
     for (let s = 0; s < 6; s++) {
       const b = assembleBatch(set.segments, [0, 1], NO_AUGMENT, rng, { fminHz: 0, fmaxHz: 7000 }, false);
-      losses.push(microStep(ctx, b, acc));
+      losses.push(batchStep(ctx, b, acc));
       optimizerStep(ctx, acc, 1);
       counts.push(tf.memory().numTensors);
     }

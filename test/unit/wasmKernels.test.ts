@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-cpu';
 import { initBackend } from '../../engine/backend/select';
-import { WASM_GRADIENT_KERNELS } from '../../engine/backend/wasmKernels';
+import { compactTranspose, WASM_GRADIENT_KERNELS } from '../../engine/backend/wasmKernels';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
 
@@ -109,6 +109,46 @@ describe('wasm gradient kernels (vs cpu backend)', function () {
       assertClose(await on('wasm', runInput), await on('cpu', runInput), 'depthwise input grad');
     });
   }
+
+  it('compactTranspose equals tf.transpose for high-rank, size-1 and no-op permutations', async () => {
+    const shapes: Array<[number[], number[]]> = [
+      [[2, 3, 2, 5, 2, 4], [2, 4, 1, 3, 0, 5]],
+      [[2, 3, 2, 5, 2, 4], [2, 4, 0, 1, 3, 5]],
+      [[3, 1, 4, 2, 5], [4, 3, 0, 2, 1]],
+      [[2, 1, 3, 1, 4], [2, 4, 0, 1, 3]],
+      [[4, 5], [1, 0]],
+      [[2, 3, 1, 4], [0, 2, 1, 3]],
+    ];
+    for (const [shape, perm] of shapes) {
+      const data = randomData(shape, shape.length);
+      const expected = await on('cpu', () => tf.transpose(tf.tensor(data, shape), perm));
+      const actual = await on('wasm', () => compactTranspose(tf.tensor(data, shape), perm));
+      assert.deepEqual([...actual], [...expected], `shape [${shape}] perm [${perm}]`);
+    }
+  });
+
+  it('faster paths: BatchMatMul/_FusedMatMul with transposed operands and 1×1 Conv2DBackpropInput match cpu', async () => {
+    const a = randomData([3, 20, 7], 1);
+    const b = randomData([3, 9, 20], 2);
+    const bias = randomData([9], 3);
+    const cases: Array<[string, () => tf.Tensor]> = [
+      ['matMul tA tB', () => tf.matMul(tf.tensor3d(a, [3, 20, 7]), tf.tensor3d(b, [3, 9, 20]), true, true)],
+      ['matMul tA', () => tf.matMul(tf.tensor3d(a, [3, 20, 7]), tf.tensor3d(a, [3, 20, 7]), true, false)],
+      ['matMul tB 2-D', () => tf.matMul(tf.tensor2d(b.subarray(0, 180), [9, 20]), tf.tensor2d(b.subarray(180, 360), [9, 20]), false, true)],
+      ['fused matMul tB + bias + relu', () => tf.fused.matMul({ a: tf.tensor2d(a.subarray(0, 140), [7, 20]), b: tf.tensor2d(b.subarray(0, 180), [9, 20]), transposeB: true, bias: tf.tensor1d(bias), activation: 'relu' })],
+    ];
+    for (const [label, run] of cases) assertClose(await on('wasm', run), await on('cpu', run), label);
+    for (const [k, stride] of [[1, 1], [3, 1], [1, 2]] as const) {
+      const xShape: [number, number, number, number] = [2, 8, 10, 6];
+      const filterShape: [number, number, number, number] = [k, k, 6, 5];
+      const pad = k === 1 ? 'valid' : 'same';
+      const outShape = tf.backend_util.computeConv2DInfo(xShape, filterShape, stride, 1, pad).outShape as [number, number, number, number];
+      const dy = randomData(outShape, 4 + k);
+      const f = randomData(filterShape, 5 + k);
+      const run = () => tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor4d(dy, outShape), filter: tf.tensor4d(f, filterShape) }, { strides: stride, pad, dataFormat: 'NHWC', inputShape: xShape } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      assertClose(await on('wasm', run), await on('cpu', run), `Conv2DBackpropInput k${k} stride ${stride}`);
+    }
+  });
 
   it('gradients of a conv → depthwise → conv chain through tf.grads match cpu and leak no tensors', async () => {
     const xShape: [number, number, number, number] = [2, 16, 12, 1];

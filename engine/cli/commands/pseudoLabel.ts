@@ -11,13 +11,13 @@ export function register(program: Command): void {
     .requiredOption('-m, --model <ckpt>', 'teacher checkpoint folder')
     .requiredOption('--audio <paths...>', 'audio files or folders')
     .requiredOption('-o, --out <dir>', 'output folder')
-    .option('--batch <n>', '10 s chunks per forward pass', '8')
+    .option('--batch <n>', '10 s chunks per forward pass (default 8; on wasm ⌊1.6/α⌋, its heap is 4 GB)')
     .option('--cache <dir>', 'decoded-audio cache folder')
     .option('--no-progress', 'no progress bar on stderr')
-    .action(async (o: { model: string; audio: string[]; out: string; batch: string; cache?: string; progress: boolean }) => {
+    .action(async (o: { model: string; audio: string[]; out: string; batch?: string; cache?: string; progress: boolean }) => {
       await initBackend(process.env.SED_BACKEND || 'auto');
-      const batch = Number(o.batch);
-      if (!Number.isInteger(batch) || batch < 1) throw new Error(`--batch: '${o.batch}' is not a positive integer`);
+      const batch = o.batch === undefined ? undefined : Number(o.batch);
+      if (batch !== undefined && (!Number.isInteger(batch) || batch < 1)) throw new Error(`--batch: '${o.batch}' is not a positive integer`);
       const bar = new ProgressBar();
       const start = Date.now();
       const r = await writeTeacherPseudoLabels({

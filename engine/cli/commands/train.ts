@@ -20,6 +20,7 @@ interface TrainCliOptions {
   epochs: string;
   batch: string;
   accumulate: string;
+  microBatch?: string;
   lr: string;
   seqLr: string;
   layerDecay: string;
@@ -67,6 +68,7 @@ export function register(program: Command): void {
     .option('--epochs <n>', 'epochs', '60')
     .option('--batch <n>', 'batch size', '32')
     .option('--accumulate <n>', 'batches per optimizer step (gradient accumulation)', '1')
+    .option('--micro-batch <n>', 'clips per forward/backward pass (default: the batch; on wasm ⌊1.6/α⌋, its heap is 4 GB)')
     .option('--lr <x>', 'backbone learning rate (last backbone block; earlier ones ×layer-decay each)', '3e-3')
     .option('--seq-lr <x>', 'learning rate of the sequence model and heads', '1.5e-3')
     .option('--layer-decay <x>', 'layer-wise LR decay over features.<i>', '0.9')
@@ -115,6 +117,7 @@ export function register(program: Command): void {
         epochs: num('--epochs', o.epochs, true)!,
         batchSize: num('--batch', o.batch, true),
         accumulate: num('--accumulate', o.accumulate, true),
+        microBatch: num('--micro-batch', o.microBatch, true),
         backboneLr: num('--lr', o.lr),
         seqLr: num('--seq-lr', o.seqLr),
         layerDecay: num('--layer-decay', o.layerDecay),
