@@ -201,14 +201,9 @@ async function* wavBlocks(file: string, layout: WavLayout, warnings: string[]): 
 
 async function* codecBlocks(source: AudioSource, factory: () => Promise<StreamDecoder>): AsyncGenerator<PcmBlock> {
   const { file, format, warnings } = source;
-  const dec = await withDeadline(factory(), file, `starting the ${format} decoder`).catch((err) => {
-    if (err instanceof AudioDecodeError) throw err;
-    fail(file, `cannot start the ${format} decoder: ${(err as Error).message}`, err);
-  });
   const decoderLog: string[] = [];
   let frames = 0;
   let sampleRate = 0;
-  const fh = await openOrFail(file);
   const accept = (out: { channelData: Float32Array[]; sampleRate: number }): PcmBlock | undefined => {
     if (!out.channelData.length || !out.channelData[0].length) return undefined;
     if (sampleRate && out.sampleRate !== sampleRate) fail(file, `sample rate changes mid-stream (${sampleRate} Hz → ${out.sampleRate} Hz at ${(frames / sampleRate).toFixed(3)} s), which is not supported`);
@@ -219,7 +214,7 @@ async function* codecBlocks(source: AudioSource, factory: () => Promise<StreamDe
     frames += out.channelData[0].length;
     return { channelData: out.channelData, sampleRate };
   };
-  const step = async (chunk: Uint8Array | undefined, where: string) => {
+  const step = async (dec: StreamDecoder, chunk: Uint8Array | undefined, where: string) => {
     try {
       return await withDeadline(callCapturingLogs(() => dec(chunk), decoderLog), file, `${format} decoding ${where}`);
     } catch (err) {
@@ -227,16 +222,22 @@ async function* codecBlocks(source: AudioSource, factory: () => Promise<StreamDe
       fail(file, `${format} decoding failed ${where}: ${(err as Error).message ?? String(err)}`, err);
     }
   };
+  const fh = await openOrFail(file);
+  let dec: StreamDecoder | undefined;
   try {
+    dec = await withDeadline(factory(), file, `starting the ${format} decoder`).catch((err) => {
+      if (err instanceof AudioDecodeError) throw err;
+      fail(file, `cannot start the ${format} decoder: ${(err as Error).message}`, err);
+    });
     const buf = new Uint8Array(READ_BYTES);
     for (let pos = 0; ; ) {
       const { bytesRead } = await fh.read(buf, 0, READ_BYTES, pos);
       if (bytesRead === 0) break;
-      const block = accept(await step(buf.slice(0, bytesRead), `near byte ${pos}`));
+      const block = accept(await step(dec, buf.slice(0, bytesRead), `near byte ${pos}`));
       pos += bytesRead;
       if (block) yield block;
     }
-    const tail = accept(await step(undefined, 'at the end of the file'));
+    const tail = accept(await step(dec, undefined, 'at the end of the file'));
     if (tail) yield tail;
     if (frames === 0) fail(file, `no audio could be decoded: corrupt, truncated or unsupported ${format} stream${decoderLog.length ? ` (${decoderLog[0]})` : ''}`);
     if (source.declaredFrames && frames < source.declaredFrames) {
@@ -244,7 +245,7 @@ async function* codecBlocks(source: AudioSource, factory: () => Promise<StreamDe
     }
     if (decoderLog.length) warnings.push(`the ${format} decoder reported ${decoderLog.length} problem(s) (corrupt data was skipped); first: ${decoderLog[0]}`);
   } finally {
-    dec.free(); // idempotent: a no-op after the final flush, releases the wasm decoder on early exit
+    dec?.free(); // idempotent: a no-op after the final flush, releases the wasm decoder on early exit
     await fh.close();
   }
 }
