@@ -59,16 +59,20 @@ function mambaSpecs(pre: string, D: number): ParamSpec[] {
   ];
 }
 
-const causalMasks = new Map<number, tf.Tensor2D>();
+const causalMasks = new Map<string, tf.Tensor2D>();
 
-/** Lower-triangular (s ≤ t) boolean mask [T,T], cached per length (kept alive across tidies). */
+/**
+ * Lower-triangular (s ≤ t) boolean mask [T,T], cached per length and backend (kept alive across tidies;
+ * per backend so a process that switches backends never reads one back from another device).
+ */
 function causalMask(T: number): tf.Tensor2D {
-  let m = causalMasks.get(T);
+  const key = `${tf.getBackend()}:${T}`;
+  let m = causalMasks.get(key);
   if (!m || m.isDisposed) {
     const data = new Uint8Array(T * T);
     for (let t = 0; t < T; t++) for (let s = 0; s <= t; s++) data[t * T + s] = 1;
     m = tf.keep(tf.tensor2d(data, [T, T], 'bool'));
-    causalMasks.set(T, m);
+    causalMasks.set(key, m);
   }
   return m;
 }
