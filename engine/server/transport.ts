@@ -2,8 +2,8 @@
  * The child-process side of the connection: stdio or Node IPC framing, a stdout that only the protocol
  * writes to, and process-level guards so a failure inside one request never ends the engine.
  */
-import { Writable } from 'node:stream';
-import { createMessageConnection, IPCMessageReader, IPCMessageWriter, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { createMessageConnection, IPCMessageReader, IPCMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { SyncMessageReader, SyncMessageWriter } from './stdioFraming';
 
 export type Transport = 'stdio' | 'node-ipc';
 
@@ -17,14 +17,9 @@ export function createServerConnection(transport: Transport): MessageConnection 
     if (!process.send) throw new Error("sed serve --node-ipc: this process has no IPC channel (start it with stdio 'ipc', e.g. child_process.fork)");
     return createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
   }
-  const realWrite = process.stdout.write.bind(process.stdout) as (chunk: Uint8Array | string, cb: (err?: Error | null) => void) => boolean;
-  const protocolOut = new Writable({
-    write(chunk: Uint8Array, _encoding, callback) {
-      realWrite(chunk, callback);
-    },
-  });
+  const realWrite = process.stdout.write.bind(process.stdout) as (chunk: Uint8Array) => boolean;
   process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
-  return createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(protocolOut));
+  return createMessageConnection(new SyncMessageReader(process.stdin), new SyncMessageWriter((chunk) => realWrite(chunk)));
 }
 
 const ours = new Set<(...args: any[]) => void>();
