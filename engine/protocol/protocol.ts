@@ -54,7 +54,7 @@ export interface WorkDoneParams {
 export interface InitializeParams {
   /** Backend to start: auto, tensorflow, webgpu, wasm, cpu. Default: `$SED_BACKEND` or auto. */
   backend?: string;
-  /** Folder for result files (scores, mel) and pulled models. Default: `<os tmpdir>/sed-engine-<pid>`. */
+  /** Folder for result files (scores, mel, binary cell outputs). Default: `<os tmpdir>/sed-engine-<pid>`, removed when the engine exits. */
   cacheDir?: string;
   /** Folder of pulled reference models (default: `$SED_CACHE_DIR` or `~/.cache/sed-studio/models`, as `sed pull`). */
   modelsDir?: string;

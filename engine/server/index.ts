@@ -2,6 +2,7 @@
  * Entry of the engine's server mode (`sed serve`): builds the connection, installs the process guards,
  * registers every handler module and serves until `exit` or until the client goes away.
  */
+import * as fs from 'node:fs';
 import * as util from 'node:util';
 import { register as registerCore } from './handlers/core';
 import { register as registerDetect } from './handlers/detect';
@@ -10,7 +11,7 @@ import { register as registerKernel } from './handlers/kernel';
 import { register as registerMel } from './handlers/mel';
 import { register as registerProfile, registerSweep } from './handlers/profile';
 import { register as registerTrain, registerPseudoLabel } from './handlers/train';
-import { EngineServer } from './server';
+import { defaultCacheDir, EngineServer } from './server';
 import { createServerConnection, installProcessGuards, type Transport } from './transport';
 
 export { EngineServer } from './server';
@@ -33,6 +34,8 @@ export function runServer(transport: Transport): Promise<number> {
     const end = (code: number) => {
       if (ended) return;
       ended = true;
+      // The default cache folder is private to this process (results were read by the client already).
+      if (server.state?.cacheDir === defaultCacheDir()) fs.rmSync(server.state.cacheDir, { recursive: true, force: true });
       resolve(code);
     };
     registerCore(server, end);

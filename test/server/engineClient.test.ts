@@ -4,6 +4,7 @@
  * with a restart limit, load (200 concurrent requests, no tensor/RSS growth) and orphan-free shutdown.
  */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { ErrorCodes, ResponseError } from 'vscode-jsonrpc';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
@@ -216,7 +217,7 @@ describe('server/engine client ↔ engine process', function () {
     this.timeout(20_000);
     for (const how of ['stop', 'dispose'] as const) {
       const client = newClient();
-      await client.start();
+      const { cacheDir } = await client.start();
       const enginePid = client.pid!;
       const r = await client.request(ExecuteCellRequest, cell('const { spawn } = require("node:child_process");\nconst p = spawn("sleep", ["60"], { stdio: "ignore" });\np.pid'));
       const grandchild = Number(r.outputs[0].data);
@@ -224,7 +225,10 @@ describe('server/engine client ↔ engine process', function () {
       if (how === 'stop') await client.stop();
       else client.dispose();
       await waitFor(() => !isAlive(enginePid) && !isAlive(grandchild), 5000, `engine ${enginePid} and its child ${grandchild} to be gone after ${how}`);
-      if (how === 'stop') assert.equal(client.state, 'stopped');
+      if (how === 'stop') {
+        assert.equal(client.state, 'stopped');
+        assert.equal(fs.existsSync(cacheDir), false, 'the private cache folder is removed on a clean exit');
+      }
     }
   });
 
