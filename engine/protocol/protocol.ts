@@ -12,13 +12,16 @@
  * - Paths are absolute, or relative to the engine's working directory.
  * - Bulk numeric data (scores, mel spectrograms) never travels as JSON number arrays: results carry the
  *   path of a safetensors file written by the engine (in `cacheDir`, or where the request says).
- * - Heavy requests (detect, scores, evaluate, train, pseudoLabel, profile, sweep, executeCell) run as
- *   jobs in the engine's queue (one at a time by default, see `InitializeParams.maxConcurrentJobs`).
+ * - Heavy requests (detect, scores, evaluate, train, pseudoLabel, profile, sweep, mel, loadModel,
+ *   executeCell) run as jobs in the engine's queue (one at a time by default, see
+ *   `InitializeParams.maxConcurrentJobs`); light ones (initialize, stats, listJobs, cancelJob,
+ *   listModels, resetKernel, shutdown) are answered at once, between a job's batches/chunks.
  *   Each accepts an optional `workDoneToken`; when given, the engine sends `$/progress` notifications
  *   with that token (see `JobProgress`). Cancelling the request (`$/cancelRequest`, i.e. a
  *   CancellationToken on the client) or `sed/cancelJob` aborts the job: detection stops between chunks,
  *   training stops at the next batch and saves a checkpoint, and the request fails with
- *   `EngineErrorCodes.RequestCancelled` (-32800) unless its result type says it reports partial work.
+ *   `EngineErrorCodes.RequestCancelled` (-32800) — except `sed/train`, which resolves with
+ *   `cancelled: true` and the saved checkpoint.
  * - Errors are ResponseErrors whose message names the file or parameter and the problem.
  *   `InvalidParams` (-32602) for a bad parameter, `EngineErrorCodes` below for the rest.
  */
