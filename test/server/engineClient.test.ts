@@ -133,6 +133,8 @@ describe('server/engine client ↔ engine process', function () {
       await assert.rejects(conn.sendRequest(StatsRequest.method), (e: ResponseError<unknown>) => e.code === EngineErrorCodes.NotInitialized && /send 'initialize' first/.test(e.message));
       const garbage = '{"jsonrpc":"2.0","id":99,"method":';
       child.stdin.write(`Content-Length: ${Buffer.byteLength(garbage)}\r\n\r\n${garbage}`);
+      await assert.rejects(conn.sendRequest(InitializeRequest.method, { backend: 'tpu' }), (e: ResponseError<unknown>) => e.code === ErrorCodes.InvalidParams && /Unknown backend 'tpu'. Valid backends: auto, tensorflow, webgpu, wasm, cpu/.test(e.message));
+      await assert.rejects(conn.sendRequest(InitializeRequest.method, ['wasm']), (e: ResponseError<unknown>) => e.code === ErrorCodes.InvalidParams && /named parameters/.test(e.message));
       const info = (await conn.sendRequest(InitializeRequest.method, { backend: 'wasm' })) as { backend: { backend: string } };
       assert.equal(info.backend.backend, 'wasm');
       // Throws from timers and unhandled rejections inside the engine (wasm backend active) are logged, not fatal.
