@@ -118,10 +118,15 @@ export function conv2dBackpropFilterImpl(x: tf.Tensor4D, dy: tf.Tensor4D, filter
     const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
     const [kh, kw, cin, cout] = filterShape;
     const rows = x.shape[0] * info.outHeight * info.outWidth;
-    const src = new TapSource(x, info);
-    const taps: tf.Tensor2D[] = [];
-    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) taps.push(tf.reshape(src.tap(i, j), [rows, cin]));
-    const cols = taps.length === 1 ? taps[0] : tf.concat(taps, 1);
+    let cols: tf.Tensor2D;
+    if (x.shape[1] === info.outHeight && x.shape[2] === info.outWidth && kh === 1 && kw === 1) {
+      cols = tf.reshape(x, [rows, cin]); // 1×1, stride 1, no padding: the input itself
+    } else {
+      const src = new TapSource(x, info);
+      const taps: tf.Tensor2D[] = [];
+      for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) taps.push(tf.reshape(src.tap(i, j), [rows, cin]));
+      cols = taps.length === 1 ? taps[0] : tf.concat(taps, 1);
+    }
     // The wasm matmul is fastest with both operands row-major and the long axis inner: transpose explicitly.
     const grad = tf.matMul(compactTranspose(cols, [1, 0]) as tf.Tensor2D, tf.reshape(dy, [rows, cout]));
     return tf.reshape(grad, [kh, kw, cin, cout]);
