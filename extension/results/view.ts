@@ -40,7 +40,7 @@ export async function showDetectionResults(dir: string, result: DetectResult, me
     vscode.NotebookCellKind.Code,
     [
       `// Re-run this detection in the kernel (the sed API runs in the engine process).`,
-      `const result = await sed.detect(${JSON.stringify(result.file)}, { model: ${JSON.stringify(result.model)}, thresholds: ${JSON.stringify(opts.thresholds)}, medianWindow: ${opts.medianWindow} });`,
+      `const result = await sed.detect({ file: ${JSON.stringify(result.file)}, model: ${JSON.stringify(result.model)}, thresholds: ${JSON.stringify(opts.thresholds)}, medianWindow: ${opts.medianWindow} });`,
       `result.events.filter((e) => e.threshold === ${threshold});`,
     ].join('\n'),
     'javascript',

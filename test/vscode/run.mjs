@@ -120,6 +120,15 @@ async function main() {
   const scratch = mkdtempSync(join(tmpdir(), 'sed-vscode-'));
   const dirs = { user: join(scratch, 'user'), server: join(scratch, 'server'), extensions: join(scratch, 'ext'), workspace: join(scratch, 'workspace'), ipc: join(scratch, 'ipc') };
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+  // Quiet workbench: no chat side bar or welcome page in the screenshots, no update or telemetry calls.
+  mkdirSync(join(dirs.user, 'User'), { recursive: true });
+  writeFileSync(join(dirs.user, 'User', 'settings.json'), JSON.stringify({
+    'chat.disableAIFeatures': true,
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    'workbench.startupEditor': 'none',
+    'update.mode': 'none',
+    'telemetry.telemetryLevel': 'off',
+  }, null, 2));
   const artifactsDir = join(root, 'test-artifacts', 'vscode');
   mkdirSync(artifactsDir, { recursive: true });
 

@@ -29,6 +29,7 @@ suite('activation', () => {
   });
 
   test('contributes every command, the notebook type, snippets and the settings with defaults', async () => {
+    await api();
     const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot(), 'package.json'), 'utf8'));
     const all = await vscode.commands.getCommands(true);
     const ids: string[] = pkg.contributes.commands.map((c: { command: string }) => c.command);

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ListJobsRequest } from '../../../engine/protocol/protocol';
+import { browserAvailable, screenshot } from './browser';
 import { allItems, api, childProcesses, outputText, repoRoot, waitFor, workspaceDir } from './helpers';
 
 const ERROR_MIME = 'application/vnd.code.notebook.error';
@@ -222,5 +223,10 @@ suite('notebook', () => {
     // Reopening gives the same outputs back.
     const reopened = await vscode.workspace.openNotebookDocument(vscode.Uri.file(file));
     assert.ok(allItems(reopened.cellAt(3)).some((i) => i.mime === TRADEOFF_MIME));
+    if (browserAvailable()) {
+      await vscode.window.showNotebookDocument(notebook);
+      await vscode.commands.executeCommand('notebook.focusTop');
+      console.log(`      screenshot: ${(await screenshot('notebook-kernel')).path}`);
+    }
   });
 });
