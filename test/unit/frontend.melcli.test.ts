@@ -9,9 +9,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../engine/backend/select';
+import { melForFile } from '../../engine/frontend/fileMel';
 import { computeMel } from '../../engine/frontend/mel';
 import { readSafetensors } from '../../engine/io/safetensors';
-import { REPO_ROOT } from '../helpers/paths';
+import { REPO_ROOT, SHARED_DIR } from '../helpers/paths';
 import { writeWav } from '../helpers/wav';
 
 function sed(...args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -69,6 +70,26 @@ describe('sed mel', () => {
       for (let t = 0; t < 500; t++) worst = Math.max(worst, Math.abs(data[m * 2500 + 2000 + t] - ref[m * 1000 + t]));
     }
     assert.ok(worst < 1e-6, `last chunk differs by ${worst}`);
+
+    // The in-memory variant gives the same spectrogram.
+    const inMemory = await melForFile(wav);
+    assert.equal(inMemory.frames, 2500);
+    assert.equal(inMemory.durationSeconds, 25);
+    let diff = 0;
+    for (let i = 0; i < data.length; i++) diff = Math.max(diff, Math.abs(inMemory.data[i] - data[i]));
+    assert.ok(diff < 1e-6, `melForFile differs from sed mel by ${diff}`);
+  });
+
+  it('frame count of a resampled, compressed file matches its decoded length', () => {
+    const mp3 = path.join(SHARED_DIR, 'data', 'formats', 'broken_truncated.mp3');
+    const out = path.join(dir, 'trunc.mel.safetensors');
+    const r = sed('mel', mp3, '--out', out, '--chunk-seconds', '0.5');
+    assert.equal(r.status, 0, r.stderr);
+    const { tensors, metadata } = readSafetensors(out);
+    // 51887 samples at 44.1 kHz → ceil(51887·16000/44100) = 18826 at 16 kHz → 2 full 0.5 s chunks (50 frames each) + ⌈2826/160⌉ = 18
+    assert.deepEqual(tensors.get('mel')!.shape, [1, 128, 118]);
+    assert.equal(metadata.source_sample_rate, '44100');
+    assert.ok((tensors.get('mel')!.data as Float32Array).every(Number.isFinite));
   });
 
   it('reports a broken file on stderr with exit code 1 and writes nothing', () => {

@@ -2,9 +2,8 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { initBackend } from '../../backend/select';
-import { melForFile } from '../../frontend/fileMel';
+import { writeMelFile } from '../../frontend/fileMel';
 import { MEL } from '../../frontend/mel';
-import { writeSafetensors } from '../../io/safetensors';
 
 export function register(program: Command): void {
   program
@@ -17,39 +16,37 @@ export function register(program: Command): void {
     .option('--chunk-seconds <s>', 'analysis chunk length in seconds (the reference uses 10)', '10')
     .action(async (audio: string, opts: { out: string; chunkSeconds: string }) => {
       const chunkSeconds = Number(opts.chunkSeconds);
-      if (!(chunkSeconds > 0)) throw new Error(`--chunk-seconds: expected a positive number of seconds, got '${opts.chunkSeconds}'`);
+      if (!(chunkSeconds * MEL.sampleRate >= MEL.nFft)) throw new Error(`--chunk-seconds: expected a number of seconds >= ${MEL.nFft / MEL.sampleRate}, got '${opts.chunkSeconds}'`);
       const backend = await initBackend(process.env.SED_BACKEND || 'auto');
       const t0 = performance.now();
-      const mel = await melForFile(audio, { chunkSeconds, onWarning: (w) => process.stderr.write(`sed mel: warning: ${w}\n`) });
+      const result = await writeMelFile(audio, opts.out, {
+        chunkSeconds,
+        onWarning: (w) => process.stderr.write(`sed mel: warning: ${w}\n`),
+        metadataFor: (info, frames) => ({
+          layout: '[batch, mel_bin, frame]',
+          source_file: path.resolve(audio),
+          source_format: info.format,
+          source_codec: info.codec,
+          source_sample_rate: String(info.sampleRate),
+          source_channels: String(info.channels),
+          duration_seconds: String(info.durationSeconds),
+          sample_rate: String(MEL.sampleRate),
+          hop_length: String(MEL.hop),
+          win_length: String(MEL.winLength),
+          n_fft: String(MEL.nFft),
+          n_mels: String(MEL.nMels),
+          fmin_hz: String(MEL.fminHz),
+          fmax_hz: String(MEL.fmaxHz),
+          chunk_seconds: String(chunkSeconds),
+          frames: String(frames),
+          normalisation: '(ln(max(mel, 1e-7)) + 4.5) / 5',
+          backend: backend.backend,
+        }),
+      });
       const seconds = (performance.now() - t0) / 1000;
-      const metadata: Record<string, string> = {
-        layout: '[batch, mel_bin, frame]',
-        source_file: path.resolve(audio),
-        source_format: mel.info.format,
-        source_codec: mel.info.codec,
-        source_sample_rate: String(mel.info.sampleRate),
-        source_channels: String(mel.info.channels),
-        duration_seconds: String(mel.durationSeconds),
-        sample_rate: String(MEL.sampleRate),
-        hop_length: String(MEL.hop),
-        win_length: String(MEL.winLength),
-        n_fft: String(MEL.nFft),
-        n_mels: String(MEL.nMels),
-        fmin_hz: String(MEL.fminHz),
-        fmax_hz: String(MEL.fmaxHz),
-        chunk_seconds: String(chunkSeconds),
-        frames: String(mel.frames),
-        normalisation: '(ln(max(mel, 1e-7)) + 4.5) / 5',
-        backend: backend.backend,
-      };
-      try {
-        writeSafetensors(opts.out, new Map([['mel', { shape: [1, MEL.nMels, mel.frames], data: mel.data }]]), metadata);
-      } catch (err) {
-        throw new Error(`${opts.out}: cannot write (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-      }
       process.stdout.write(
-        `wrote ${opts.out}: mel [1,${MEL.nMels},${mel.frames}] for ${mel.durationSeconds.toFixed(3)} s of ${mel.info.format} audio ` +
-          `(${mel.info.sampleRate} Hz, ${mel.info.channels} ch) in ${seconds.toFixed(2)} s on ${backend.backend}\n`,
+        `wrote ${opts.out}: mel [1,${MEL.nMels},${result.frames}] for ${result.durationSeconds.toFixed(3)} s of ${result.info.format} audio ` +
+          `(${result.info.sampleRate} Hz, ${result.info.channels} ch) in ${seconds.toFixed(2)} s on ${backend.backend}\n`,
       );
     });
 }
