@@ -19,7 +19,13 @@ const renderers = fs.existsSync('renderers')
   ? fs.readdirSync('renderers').filter((f) => /^[a-zA-Z]+\.ts$/.test(f) && f !== 'common.ts').map((f) => `renderers/${f}`)
   : [];
 
-const builds = [
+// `--gpu-pack <dir>`: a minified engine + GPU benchmark bundle for machines without Node (bench/gpu/pack.sh).
+const gpuPackIndex = process.argv.indexOf('--gpu-pack');
+const gpuPack = gpuPackIndex > 0 ? process.argv[gpuPackIndex + 1] : undefined;
+
+const builds = gpuPack ? [
+  { ...common, sourcemap: false, minify: true, entryPoints: { main: 'engine/main.ts', entry: 'bench/gpu/entry.ts' }, outdir: gpuPack, platform: 'node', format: 'cjs', target: 'node20', external: engineExternals },
+] : [
   { ...common, entryPoints: { engine: 'engine/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: engineExternals,
     // tfjs-backend-wasm locates its .wasm files next to the bundle.
   },
@@ -27,13 +33,14 @@ const builds = [
   renderers.length && { ...common, entryPoints: renderers, outdir: 'dist/renderers', platform: 'browser', format: 'esm', target: 'es2022' },
 ].filter(Boolean);
 
+const outDir = gpuPack ?? 'dist';
 for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
-  fs.mkdirSync('dist', { recursive: true });
-  fs.copyFileSync(`node_modules/@tensorflow/tfjs-backend-wasm/dist/${f}`, `dist/${f}`);
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.copyFileSync(`node_modules/@tensorflow/tfjs-backend-wasm/dist/${f}`, `${outDir}/${f}`);
 }
 
 // Shipped assets (the bundled default model) sit beside the engine bundle.
-if (fs.existsSync('engine/assets')) fs.cpSync('engine/assets', 'dist/assets', { recursive: true });
+if (fs.existsSync('engine/assets')) fs.cpSync('engine/assets', `${outDir}/assets`, { recursive: true });
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();

