@@ -40,7 +40,7 @@ describe('torch .pt import: full-size fmn10+TF:256 release-format checkpoint rep
       assert.equal(imported.classes[0], 'Accelerating, revving, vroom');
       assert.equal(imported.warning, undefined);
       const mel = io.get('input.mel')!; // [B,1,128,T] upstream → [B,128,T,1]
-      const x = tf.tidy(() => tf.transpose(tf.tensor(mel.data as Float32Array, mel.shape) as tf.Tensor4D, [0, 2, 3, 1]) as tf.Tensor4D);
+      const x = tf.tidy(() => tf.transpose(tf.tensor4d(mel.data as Float32Array, mel.shape as [number, number, number, number]), [0, 2, 3, 1]));
       const out = tf.tidy(() => {
         const o = imported.model.forward(x);
         return { strong: o.strongLogits.dataSync().slice(), weak: o.weakLogits.dataSync().slice(), shape: o.strongLogits.shape };

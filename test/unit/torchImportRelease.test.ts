@@ -66,7 +66,7 @@ describe('torch .pt import: release prefixes and TCN duplicates end to end', () 
         assert.deepEqual(imported.classes.slice(0, 2), ['class_0', 'class_1']);
         const mel = io.get('input.mel')!;
         const got = tf.tidy(() => {
-          const x = tf.transpose(tf.tensor(mel.data as Float32Array, mel.shape) as tf.Tensor4D, [0, 2, 3, 1]) as tf.Tensor4D;
+          const x = tf.transpose(tf.tensor4d(mel.data as Float32Array, mel.shape as [number, number, number, number]), [0, 2, 3, 1]);
           return imported.model.forward(x).strongLogits.dataSync().slice();
         });
         const ref = io.get('output.strong_logits')!.data as Float32Array;
