@@ -12,7 +12,7 @@
  * per frame switched on.
  */
 import { roundHalfEven } from './round';
-import { LevelRanker } from './sort';
+import { LevelRanker } from './levels';
 import { ColumnReader, type PreparedEval } from './scores';
 
 const FIRST = 1;
@@ -194,8 +194,7 @@ export class IntersectionSweep {
       for (let k = gPtr[f]; k < gPtr[f + 1]; k++) markOverlap(prep, f, gOn[k], gOff[k], flags, TARGET);
     }
 
-    const col = this.columns.get(c);
-    const { levels: ascending, rank } = this.ranker.rank(col);
+    const { levels: ascending, rank } = this.ranker.rank(this.columns.get(c));
     const Uall = ascending.length;
     const U = Math.min(Uall, stopAfter + 1);
     const qMin = Uall - U; // levels below this rank are not swept

@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import { intersectionCounts } from '../../engine/eval/f1';
 import { IntersectionSweep, type LevelStats } from '../../engine/eval/intersection';
 import { makeRounder } from '../../engine/eval/round';
-import { LevelRanker } from '../../engine/eval/sort';
+import { LevelRanker } from '../../engine/eval/levels';
 import { prepareEvaluation, type GroundTruth, type PreparedEval, type ScoreSet } from '../../engine/eval/scores';
 
 function rng(seed: number): () => number {
