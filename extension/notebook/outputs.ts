@@ -1,4 +1,5 @@
 /** Converts the engine's cell outputs (protocol `CellOutput`) to VS Code notebook outputs. */
+import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { CellOutput } from '../../engine/protocol/protocol';
 
@@ -18,6 +19,16 @@ function errorItem(data: string): vscode.NotebookCellOutputItem {
 }
 
 function toItem(o: CellOutput): vscode.NotebookCellOutputItem {
+  // Binary outputs (renderer safetensors payloads) come as a file the engine wrote, never inline.
+  if (o.file) {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(fs.readFileSync(o.file));
+    } catch (err) {
+      return errorItem(JSON.stringify({ name: 'OutputError', message: `${o.mime} output: cannot read the engine's output file ${o.file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` }));
+    }
+    return new vscode.NotebookCellOutputItem(bytes, o.mime);
+  }
   if (o.mime === ERROR_MIME) return errorItem(o.data);
   if (o.mime === 'text/plain' && o.stream === 'stderr') return vscode.NotebookCellOutputItem.stderr(o.data);
   if (o.mime === 'text/plain' && o.stream === 'stdout') return vscode.NotebookCellOutputItem.stdout(o.data);

@@ -40,7 +40,10 @@ export async function showDetectionResults(dir: string, result: DetectResult, me
     vscode.NotebookCellKind.Code,
     [
       `// Re-run this detection in the kernel (the sed API runs in the engine process).`,
-      `const result = await sed.detect({ file: ${JSON.stringify(result.file)}, model: ${JSON.stringify(result.model)}, thresholds: ${JSON.stringify(opts.thresholds)}, medianWindow: ${opts.medianWindow} });`,
+      `const file = ${JSON.stringify(result.file)};`,
+      `const result = await sed.detect(file, { model: ${JSON.stringify(result.model)}, thresholds: ${JSON.stringify(opts.thresholds)}, medianWindow: ${opts.medianWindow} });`,
+      `sed.show.spectrogram(await sed.mel(file));`,
+      `sed.show.events(result, { threshold: ${threshold} });`,
       `result.events.filter((e) => e.threshold === ${threshold});`,
     ].join('\n'),
     'javascript',

@@ -77,6 +77,30 @@ suite('detect', () => {
     }
   });
 
+  test("the results view's code cell re-runs the detection in the kernel", async () => {
+    const nb = outcome.view!.notebook;
+    const sed = await api();
+    const cell = nb.cellAt(1);
+    const done = new Promise<{ success: boolean }>((resolve) => {
+      const sub = sed.kernel.onDidExecuteCell((e) => {
+        if (e.cell.document.uri.toString() === cell.document.uri.toString()) {
+          sub.dispose();
+          resolve(e);
+        }
+      });
+    });
+    await vscode.commands.executeCommand('notebook.cell.execute', { ranges: [{ start: 1, end: 2 }], document: nb.uri });
+    const e = await done;
+    const items = allItems(nb.cellAt(1));
+    assert.strictEqual(e.success, true, `outputs: ${items.map((i) => `${i.mime}: ${outputText(i).slice(0, 300)}`)}`);
+    const mimes = items.map((i) => i.mime);
+    assert.ok(mimes.includes('application/vnd.sed-studio.spectrogram') && mimes.includes('application/vnd.sed-studio.event-roll'), `outputs: ${mimes}`);
+    // Binary payloads arrive as files from the engine: their bytes must reach the notebook.
+    for (const item of items.filter((i) => i.mime.startsWith('application/vnd.sed-studio.'))) {
+      assert.ok(item.data.length > 1000, `${item.mime}: only ${item.data.length} bytes`);
+    }
+  });
+
   test('exports DCASE TSV, Audacity labels and JSON', async () => {
     const dir = workspaceDir();
     const at = outcome.view!.threshold;

@@ -173,11 +173,18 @@ suite('notebook', () => {
     assert.ok(code.length >= 5, `only ${code.length} code cells`);
     const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as new (...args: string[]) => unknown;
     for (const c of code) assert.doesNotThrow(() => new AsyncFunction('sed', 'require', c.document.getText()), `cell ${c.index + 1} does not parse`);
-    assert.ok(code.some((c) => c.document.getText().includes('sed.sweep(')) && code.some((c) => c.document.getText().includes('sed.train(')) && code.some((c) => c.document.getText().includes('sed.evaluate(')));
+    assert.ok(code.some((c) => c.document.getText().includes('sed.profile(')) && code.some((c) => c.document.getText().includes('sed.train(')) && code.some((c) => c.document.getText().includes('sed.evaluate(')));
     await vscode.window.showNotebookDocument(nb);
     const cell = await runCell(nb, code[0].index);
     assert.strictEqual(cell.executionSummary?.success, true, `outputs: ${allItems(cell).map(outputText)}`);
     assert.ok(allItems(cell).some((i) => /14 models: fmn10, fmn20, fmn10\+tf:128/.test(outputText(i))), `outputs: ${allItems(cell).map(outputText)}`);
+    // The complexity cell calls the engine's sed API (profile + show.tradeoff).
+    const profileCell = code.find((c) => c.document.getText().includes('sed.profile('))!;
+    const profiled = await runCell(nb, profileCell.index);
+    assert.strictEqual(profiled.executionSummary?.success, true, `outputs: ${allItems(profiled).map(outputText)}`);
+    const chart = allItems(profiled).find((i) => i.mime === TRADEOFF_MIME);
+    assert.ok(chart, `no trade-off chart in ${allItems(profiled).map((i) => i.mime)}`);
+    assert.strictEqual(JSON.parse(outputText(chart)).rows.length, 14);
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
     await vscode.window.showNotebookDocument(notebook);
   });
