@@ -258,6 +258,26 @@ export class IntersectionSweep {
       }
     };
 
+    const dtcPasses = (a: number, b: number, len: number, f: number) => {
+      const k1 = gPtr[f + 1];
+      let inter = 0;
+      for (let k = firstEvent(gPtr[f], k1, a); k < k1 && gOn[k] < b; k++) {
+        const ov = Math.min(b, gOff[k]) - Math.max(a, gOn[k]);
+        if (ov > 0) inter += ov;
+      }
+      return roundHalfEven(inter * scale) / scale >= roundHalfEven(dtc * len * scale) / scale;
+    };
+    const addCoverage = (a: number, b: number, f: number) => {
+      const k1 = gPtr[f + 1];
+      for (let k = firstEvent(gPtr[f], k1, a); k < k1 && gOn[k] < b; k++) {
+        const ov = Math.min(b, gOff[k]) - Math.max(a, gOn[k]);
+        if (ov > 0) {
+          gtSum[k] += ov;
+          if (gtDirty[k] !== cur) { gtDirty[k] = cur; dirtyList[nDirty++] = k; }
+        }
+      }
+    };
+
     const addRun = (s: number, e: number, tT: number, tA: number) => {
       runEndAt[s] = e;
       runStartAt[e - 1] = s;
@@ -267,25 +287,13 @@ export class IntersectionSweep {
       const b = tOff[e - 1];
       const len = b - a;
       const f = fileOf[s];
-      const k1 = gPtr[f + 1];
-      let kFirst = k1;
-      let inter = 0;
-      if (tT) {
-        kFirst = firstEvent(gPtr[f], k1, a);
-        for (let k = kFirst; k < k1 && gOn[k] < b; k++) {
-          const ov = Math.min(b, gOff[k]) - Math.max(a, gOn[k]);
-          if (ov > 0) inter += ov;
-        }
-      }
-      if (roundHalfEven(inter * scale) / scale >= roundHalfEven(dtc * len * scale) / scale) {
+      // No GT overlap (inter = 0): passes DTC only if round(dtc·len) is 0, i.e. dtc·len·10^d ≤ 0.5.
+      const pass = tT
+        ? dtcPasses(a, b, len, f)
+        : dtc * len * scale <= 0.5;
+      if (pass) {
         passAt[s] = 1;
-        for (let k = kFirst; k < k1 && gOn[k] < b; k++) {
-          const ov = Math.min(b, gOff[k]) - Math.max(a, gOn[k]);
-          if (ov > 0) {
-            gtSum[k] += ov;
-            if (gtDirty[k] !== cur) { gtDirty[k] = cur; dirtyList[nDirty++] = k; }
-          }
-        }
+        if (tT) addCoverage(a, b, f);
         return;
       }
       passAt[s] = 0;

@@ -237,9 +237,11 @@ export class ColumnReader {
         const s = prep.tables[f].scores;
         const T = s.length / K;
         const g0 = prep.fileStart[f];
-        for (let i = 0; i < T; i++) {
-          const row = i * K + c0;
-          for (let j = 0; j < w; j++) buf[j * n + g0 + i] = s[row + j];
+        // Column by column within one file: the file's rows stay in cache after the first column, and
+        // every column is written sequentially.
+        for (let j = 0; j < w; j++) {
+          const base = j * n + g0;
+          for (let i = 0, src = c0 + j; i < T; i++, src += K) buf[base + i] = s[src];
         }
       }
       this.block = b;
