@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamGetter, ParamSpec } from './params';
-import { hardswish, type ForwardContext } from './layers';
+import { hardswish, stage, type ForwardContext } from './layers';
 
 const BN_EPS = 1e-3;
 
@@ -181,27 +181,32 @@ export type Taps = Map<number, tf.Tensor4D>;
 /** mel [B,128,T,1] → embedding [B,T/4,E]. */
 export function backboneForward(p: ParamGetter, widthMult: number, mel: tf.Tensor4D, ctx: ForwardContext, taps?: Taps): tf.Tensor3D {
   const L = backboneLayout(widthMult);
-  let x = convBn(p, `${P}.0.0.weight`, `${P}.0.1`, mel, { strides: [2, 2], pad: 1, depthwise: false, act: 'hardswish' }, ctx);
+  const tapped = (): tf.Tensor[] => (taps ? [mel, ...taps.values()] : [mel]);
+  let x = stage(ctx, mel, tapped(), () => convBn(p, `${P}.0.0.weight`, `${P}.0.1`, mel, { strides: [2, 2], pad: 1, depthwise: false, act: 'hardswish' }, ctx));
   taps?.set(0, x);
   for (const b of L.blocks) {
     const pre = `${P}.${b.index}.block`;
     const input = x;
-    let j = 0;
-    if (b.expC !== b.inC) {
-      x = convBn(p, `${pre}.${j}.0.weight`, `${pre}.${j}.1`, x, { strides: [1, 1], pad: 0, depthwise: false, act: b.act }, ctx);
+    x = stage(ctx, input, tapped(), () => {
+      let h = input;
+      let j = 0;
+      if (b.expC !== b.inC) {
+        h = convBn(p, `${pre}.${j}.0.weight`, `${pre}.${j}.1`, h, { strides: [1, 1], pad: 0, depthwise: false, act: b.act }, ctx);
+        j++;
+      }
+      h = convBn(p, `${pre}.${j}.0.weight`, `${pre}.${j}.1`, h, { strides: b.stride, pad: (b.kernel - 1) / 2, depthwise: true, act: b.act }, ctx);
       j++;
-    }
-    x = convBn(p, `${pre}.${j}.0.weight`, `${pre}.${j}.1`, x, { strides: b.stride, pad: (b.kernel - 1) / 2, depthwise: true, act: b.act }, ctx);
-    j++;
-    if (b.se) {
-      x = squeezeExcite(p, `${pre}.${j}.conc_se_layers.0`, x);
-      j++;
-    }
-    x = convBn(p, `${pre}.${j}.0.weight`, `${pre}.${j}.1`, x, { strides: [1, 1], pad: 0, depthwise: false, act: 'linear' }, ctx);
-    if (b.stride[0] === 1 && b.stride[1] === 1 && b.inC === b.outC) x = tf.add(x, input);
+      if (b.se) {
+        h = squeezeExcite(p, `${pre}.${j}.conc_se_layers.0`, h);
+        j++;
+      }
+      h = convBn(p, `${pre}.${j}.0.weight`, `${pre}.${j}.1`, h, { strides: [1, 1], pad: 0, depthwise: false, act: 'linear' }, ctx);
+      return b.stride[0] === 1 && b.stride[1] === 1 && b.inC === b.outC ? tf.add(h, input) : h;
+    });
     taps?.set(b.index, x);
   }
-  x = convBn(p, `${P}.16.0.weight`, `${P}.16.1`, x, { strides: [1, 1], pad: 0, depthwise: false, act: 'hardswish' }, ctx);
+  const last = x;
+  x = stage(ctx, last, tapped(), () => convBn(p, `${P}.16.0.weight`, `${P}.16.1`, last, { strides: [1, 1], pad: 0, depthwise: false, act: 'hardswish' }, ctx));
   taps?.set(16, x);
   const [B, H, W, E] = x.shape;
   if (H !== 1) throw new Error(`backbone: frequency axis collapsed to ${H}, expected 1 (input must have 128 mel bins, got ${mel.shape[1]})`);

@@ -40,6 +40,18 @@ export class DerivedCache {
   }
 }
 
+/**
+ * Run one stage (a block or layer) in its own tidy so its internals are freed as soon as it ends; in
+ * inference also free `prev` (the previous stage's output) unless it is in `keep`. Whole-model tidies
+ * would otherwise hold every activation until the end (GBs at batch 32–64 on wasm's 4 GB heap). Training
+ * keeps `prev`: the gradient tape may still need it.
+ */
+export function stage<T extends tf.Tensor>(ctx: ForwardContext, prev: tf.Tensor, keep: ReadonlyArray<tf.Tensor | undefined>, f: () => T): T {
+  const next = tf.tidy(f);
+  if (!ctx.training && next !== prev && !keep.includes(prev)) prev.dispose();
+  return next;
+}
+
 export function dropout<T extends tf.Tensor>(x: T, rate: number, ctx: ForwardContext): T {
   return ctx.training && rate > 0 ? (tf.dropout(x, rate) as T) : x;
 }

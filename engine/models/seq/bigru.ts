@@ -8,8 +8,8 @@
  *
  * The recurrence is inherently sequential, so per time step it does the minimum: the input projections
  * of all frames come from one matmul per direction beforehand (with b_hr, b_hz folded in), both
- * directions advance together in one batched [2,B,D]×[2,D,3D] matmul, and each step is its own tidy so
- * memory stays O(B·T·D).
+ * directions advance together through one [B,2D]×[2D,6D] block-diagonal matmul, and each step is its own
+ * tidy so memory stays O(B·T·D).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamGetter, ParamSpec } from '../params';
@@ -36,40 +36,54 @@ function layerSpecs(l: number, inDim: number, D: number): ParamSpec[] {
   return specs;
 }
 
+/** Columns [from, from+D) of a [rows, 3D] matrix (gate r, z or n of a stacked GRU weight). */
+function gate(w: tf.Tensor, g: number, D: number): tf.Tensor {
+  return tf.slice(w, [0, g * D], [w.shape[0], D]);
+}
+
 function gruLayer(p: ParamGetter, l: number, x: tf.Tensor3D, D: number): tf.Tensor3D {
   const [B, T, inDim] = x.shape;
   const key = (name: string, dir: string): tf.Tensor => p(`seq_model.0.gru.${name}_l${l}${dir}`);
-  // Input projections of every frame, [2,T,B,3D]; the backward direction is time-reversed so step t
-  // reads index t for both. b_hr, b_hz are added here; b_hn must stay inside r ⊙ (W_hn h + b_hn).
-  const rzMask = tf.concat([tf.ones([2 * D]), tf.zeros([D])]);
-  const gi = tf.stack(DIRS.map((dir) => {
-    const bias = tf.add(key('bias_ih', dir), tf.mul(key('bias_hh', dir), rzMask));
-    const g = tf.reshape(tf.fused.matMul({ a: tf.reshape(x, [B * T, inDim]) as tf.Tensor2D, b: key('weight_ih', dir) as tf.Tensor2D, bias }), [B, T, 3 * D]);
-    return tf.transpose(dir ? tf.reverse(g, 1) : g, [1, 0, 2]); // [T,B,3D]
-  }), 1); // [T,2,B,3D]
-  const giRz = tf.unstack(tf.slice(gi, [0, 0, 0, 0], [T, 2, B, 2 * D]));
-  const giN = tf.unstack(tf.slice(gi, [0, 0, 0, 2 * D], [T, 2, B, D]));
-  const whh = tf.stack(DIRS.map((dir) => key('weight_hh', dir))) as tf.Tensor3D; // [2,D,3D]
-  // Only b_hn enters the hidden-side matmul bias (r/z parts zero).
-  const bhh = tf.reshape(tf.stack(DIRS.map((dir) => tf.mul(key('bias_hh', dir), tf.sub(1, rzMask)))), [2, 1, 3 * D]);
-  let h: tf.Tensor3D = tf.zeros([2, B, D]);
-  const outs: tf.Tensor3D[] = [];
+  // Both directions advance together on a [B, 2D] state h = [h_fwd, h_bwd]; gate columns are laid out
+  // [r_f, r_b, z_f, z_b, n_f, n_b] so r, z and n of both directions are contiguous slices.
+  // Input projections of all frames, one matmul per direction; the backward one is time-reversed so
+  // step t reads frame t for both. b_hr, b_hz are added here; b_hn stays inside r ⊙ (W_hn h + b_hn).
+  const xs = tf.reshape(x, [B * T, inDim]) as tf.Tensor2D;
+  const gi = DIRS.map((dir) => {
+    const bias = tf.add(key('bias_ih', dir), tf.concat([tf.slice(key('bias_hh', dir), [0], [2 * D]), tf.zeros([D])]));
+    const g = tf.reshape(tf.fused.matMul({ a: xs, b: key('weight_ih', dir) as tf.Tensor2D, bias }), [B, T, 3 * D]);
+    return dir ? tf.reverse(g, 1) : g;
+  });
+  const cols = (t: tf.Tensor, g: number): tf.Tensor => tf.slice(t, [0, 0, g * D], [B, T, D]);
+  const giRz = tf.unstack(tf.transpose(tf.concat([cols(gi[0], 0), cols(gi[1], 0), cols(gi[0], 1), cols(gi[1], 1)], 2), [1, 0, 2])); // T × [B,4D]
+  const giN = tf.unstack(tf.transpose(tf.concat([cols(gi[0], 2), cols(gi[1], 2)], 2), [1, 0, 2])); // T × [B,2D]
+  // Block-diagonal hidden weight [2D, 6D]: one plain 2-D matmul per step (the wasm backend runs batched
+  // matmuls on a much slower path than 2-D ones); the zero blocks double its MACs but not its time.
+  const [wf, wb] = DIRS.map((dir) => key('weight_hh', dir));
+  const zero = tf.zeros([D, D]);
+  const whh = tf.concat([
+    tf.concat([gate(wf, 0, D), zero, gate(wf, 1, D), zero, gate(wf, 2, D), zero], 1),
+    tf.concat([zero, gate(wb, 0, D), zero, gate(wb, 1, D), zero, gate(wb, 2, D)], 1),
+  ], 0) as tf.Tensor2D;
+  const bhn = tf.concat([tf.zeros([4 * D]), ...DIRS.map((dir) => tf.slice(key('bias_hh', dir), [2 * D], [D]))]);
+  let h: tf.Tensor2D = tf.zeros([B, 2 * D]);
+  const outs: tf.Tensor2D[] = [];
   for (let t = 0; t < T; t++) {
+    const prev = h;
     const next = tf.tidy(() => {
-      const gh = tf.add(tf.matMul(h, whh), bhh); // [2,B,3D] (wasm's fused matmul takes rank-1 biases only)
-      const rz = tf.sigmoid(tf.add(giRz[t], tf.slice(gh, [0, 0, 0], [2, B, 2 * D])));
-      const r = tf.slice(rz, [0, 0, 0], [2, B, D]);
-      const z = tf.slice(rz, [0, 0, D], [2, B, D]);
-      const n = tf.tanh(tf.add(giN[t], tf.mul(r, tf.slice(gh, [0, 0, 2 * D], [2, B, D]))));
-      return tf.add(n, tf.mul(z, tf.sub(h, n))) as tf.Tensor3D;
+      const gh = tf.fused.matMul({ a: prev, b: whh, bias: bhn }); // [B,6D]
+      const rz = tf.sigmoid(tf.add(giRz[t], tf.slice(gh, [0, 0], [B, 4 * D])));
+      const r = tf.slice(rz, [0, 0], [B, 2 * D]);
+      const z = tf.slice(rz, [0, 2 * D], [B, 2 * D]);
+      const n = tf.tanh(tf.add(giN[t], tf.mul(r, tf.slice(gh, [0, 4 * D], [B, 2 * D]))));
+      return tf.add(n, tf.mul(z, tf.sub(prev, n))) as tf.Tensor2D;
     });
     outs.push(next);
     h = next;
   }
-  const hs = tf.stack(outs, 2) as tf.Tensor4D; // [2,B,T,D]
+  const hs = tf.stack(outs, 1) as tf.Tensor3D; // [B,T,2D]; the backward half is in reversed time
   for (const o of outs) o.dispose();
-  const [fwd, bwdRev] = tf.unstack(hs) as tf.Tensor3D[];
-  return tf.concat([fwd, tf.reverse(bwdRev, 1)], 2);
+  return tf.concat([tf.slice(hs, [0, 0, 0], [B, T, D]), tf.reverse(tf.slice(hs, [0, 0, D], [B, T, D]), 1)], 2);
 }
 
 export const bigruModel: SeqModelDef = {
