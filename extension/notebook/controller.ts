@@ -13,20 +13,35 @@ import { toNotebookOutputs } from './outputs';
 
 export const CONTROLLER_ID = 'sed-kernel';
 
-/** Outputs that are re-sent as they grow (training curves each epoch): a newer one replaces the last. */
+/** Outputs that are re-sent as they grow (training curves after each epoch). */
 const LIVE_MIMES = new Set(['application/vnd.sed-studio.training-curves+json']);
 
-function isLiveChart(mime: string): boolean {
-  return LIVE_MIMES.has(mime);
+/**
+ * Identity of a live chart: its MIME type and title, so a training run's curves update one chart in
+ * place even with log lines in between, while a second run (another title) gets its own chart.
+ */
+export function liveKey(o: CellOutput): string | undefined {
+  if (!LIVE_MIMES.has(o.mime)) return undefined;
+  let title = '';
+  try {
+    title = String((JSON.parse(o.data) as { title?: unknown }).title ?? '');
+  } catch {
+    // Not JSON: the renderer reports it; treat it as an untitled chart.
+  }
+  return `${o.mime}\u0000${title}`;
 }
 
-/** Consecutive updates of a live chart collapse to the latest, as the cell showed them while running. */
+/** Later updates of a live chart replace the first one in place, as the cell showed them while running. */
 export function collapseLiveUpdates(outputs: CellOutput[]): CellOutput[] {
   const out: CellOutput[] = [];
+  const at = new Map<string, number>();
   for (const o of outputs) {
-    const prev = out[out.length - 1];
-    if (prev && isLiveChart(o.mime) && prev.mime === o.mime) out[out.length - 1] = o;
-    else out.push(o);
+    const key = liveKey(o);
+    if (key !== undefined && at.has(key)) out[at.get(key)!] = o;
+    else {
+      if (key !== undefined) at.set(key, out.length);
+      out.push(o);
+    }
   }
   return out;
 }
@@ -65,11 +80,11 @@ export class SedKernel implements vscode.Disposable {
     if (execution.token.isCancellationRequested) abort.abort();
 
     const streamed: CellOutput[] = [];
-    // Live view while the cell runs: text and display() outputs are appended; a chart that is streamed
+    // Live view while the cell runs: text and display() outputs are appended; a live chart streamed
     // again (training curves each epoch) is updated in place with replaceOutputItems, so the renderer
     // redraws the same element; the progress line is one output updated in place. The final result
     // replaces all of it. Updates are chained so they apply in order.
-    let liveChart: { mime: string; output: vscode.NotebookCellOutput } | undefined;
+    const liveCharts = new Map<string, vscode.NotebookCellOutput>();
     let progressOutput: vscode.NotebookCellOutput | undefined;
     let pending: Thenable<void> = Promise.resolve();
     const queue = (fn: () => Thenable<void>) => {
@@ -81,11 +96,11 @@ export class SedKernel implements vscode.Disposable {
         this.onDidStreamEmitter.fire({ cell, output: o });
         streamed.push(o);
         const [output] = toNotebookOutputs([o]);
-        if (isLiveChart(o.mime) && liveChart?.mime === o.mime) {
-          const target = liveChart.output;
-          queue(() => execution.replaceOutputItems(output.items, target));
-        } else {
-          liveChart = isLiveChart(o.mime) ? { mime: o.mime, output } : undefined;
+        const key = liveKey(o);
+        const target = key !== undefined ? liveCharts.get(key) : undefined;
+        if (target) queue(() => execution.replaceOutputItems(output.items, target));
+        else {
+          if (key !== undefined) liveCharts.set(key, output);
           queue(() => execution.appendOutput(output));
         }
       } else if (p.kind === 'report' && p.message) {

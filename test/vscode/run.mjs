@@ -128,6 +128,9 @@ async function main() {
     'workbench.startupEditor': 'none',
     'update.mode': 'none',
     'telemetry.telemetryLevel': 'off',
+    // Notebooks the tests executed are dirty when the run ends: no save attempts after the extension host stops.
+    'files.autoSave': 'off',
+    'files.hotExit': 'off',
   }, null, 2));
   const artifactsDir = join(root, 'test-artifacts', 'vscode');
   mkdirSync(artifactsDir, { recursive: true });

@@ -1,0 +1,97 @@
+/**
+ * Snippets and training run for real in the kernel: the profile, detect and sweep snippets (placeholders
+ * at their defaults) against the engine's sed API, and a tiny KD-free training run whose live training
+ * curves stream into the cell.
+ */
+import * as assert from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { serializeSednb } from '../../../extension/notebook/format';
+import { allItems, api, outputText, repoRoot, sharedDir, workspaceDir } from './helpers';
+import { writeRandomCheckpoint } from './checkpoint';
+
+const CURVES_MIME = 'application/vnd.sed-studio.training-curves+json';
+
+/** A snippet's body as the user gets it after tabbing through the placeholders. */
+function snippetCode(name: string): string {
+  const snippets = JSON.parse(fs.readFileSync(path.join(repoRoot(), 'snippets', 'sednb.code-snippets'), 'utf8')) as Record<string, { body: string[] }>;
+  const s = snippets[name];
+  assert.ok(s, `no snippet "${name}" (have: ${Object.keys(snippets).join(', ')})`);
+  return s.body.join('\n').replace(/\$\{\d+:([^}]*)\}/g, '$1').replace(/\$\{\d+\|([^,|]*)[^}]*\}/g, '$1').replace(/\$\d+/g, '').replace(/\\\$/g, '$');
+}
+
+async function runAll(nb: vscode.NotebookDocument): Promise<void> {
+  const sed = await api();
+  for (let i = 0; i < nb.cellCount; i++) {
+    const cell = nb.cellAt(i);
+    const done = new Promise<void>((resolve) => {
+      const sub = sed.kernel.onDidExecuteCell((e) => {
+        if (e.cell.document.uri.toString() === cell.document.uri.toString()) {
+          sub.dispose();
+          resolve();
+        }
+      });
+    });
+    await vscode.commands.executeCommand('notebook.cell.execute', { ranges: [{ start: i, end: i + 1 }], document: nb.uri });
+    await done;
+  }
+}
+
+async function openCells(name: string, sources: string[]): Promise<vscode.NotebookDocument> {
+  const file = path.join(workspaceDir(), name);
+  fs.writeFileSync(file, serializeSednb({ metadata: {}, cells: sources.map((source) => ({ kind: 'code' as const, language: 'javascript', source, outputs: [] })) }));
+  const nb = await vscode.workspace.openNotebookDocument(vscode.Uri.file(file));
+  await vscode.window.showNotebookDocument(nb);
+  return nb;
+}
+
+suite('snippets and training in the kernel', () => {
+  test('the profile, detect and sweep snippets run against the engine', async () => {
+    const ckpt = writeRandomCheckpoint(path.join(workspaceDir(), 'snippet-ckpt'));
+    const wav = path.join(sharedDir(), 'data', 'dcase2016t2-samples', 'keyboard009.wav');
+    const detect = snippetCode('SED: detect sound events in a file').replace('../shared/data/dcase2016t2-samples/keyboard009.wav', wav).replace("model: 'default'", `model: ${JSON.stringify(ckpt)}`);
+    const nb = await openCells('snippets.sednb', [snippetCode('SED: build and profile models'), detect, snippetCode('SED: sweep sequence models and plot the trade-off')]);
+    await runAll(nb);
+    const describe = (i: number) => allItems(nb.cellAt(i)).map((it) => `${it.mime}: ${outputText(it).slice(0, 300)}`).join('\n');
+    for (let i = 0; i < 3; i++) assert.strictEqual(nb.cellAt(i).executionSummary?.success, true, `snippet cell ${i + 1} failed:\n${describe(i)}`);
+    const mimes = (i: number) => allItems(nb.cellAt(i)).map((it) => it.mime);
+    assert.ok(mimes(0).includes('application/vnd.sed-studio.tradeoff+json'), describe(0));
+    assert.ok(mimes(1).includes('application/vnd.sed-studio.spectrogram') && mimes(1).includes('application/vnd.sed-studio.event-roll'), describe(1));
+    const sweep = allItems(nb.cellAt(2)).find((it) => it.mime === 'application/vnd.sed-studio.tradeoff+json');
+    assert.ok(sweep, describe(2));
+    assert.strictEqual(JSON.parse(outputText(sweep)).rows.length, 26);
+  });
+
+  test('training streams live curves into its cell', async () => {
+    const data = path.join(sharedDir(), 'data', 'dcase2016t2-soundscapes');
+    const outDir = path.join(workspaceDir(), 'train-run');
+    const code = [
+      'const run = await sed.train({',
+      `  model: 'fmn04', outDir: ${JSON.stringify(outDir)}, epochs: 2, batchSize: 2, limit: 4, seed: 1, live: true,`,
+      `  trainTsv: ${JSON.stringify(path.join(data, 'metadata', 'train.tsv'))}, trainAudio: ${JSON.stringify(path.join(data, 'audio', 'train'))},`,
+      '});',
+      'run.epochsDone',
+    ].join('\n');
+    const nb = await openCells('train.sednb', [code]);
+    const sed = await api();
+    let streamedCurves = 0;
+    const sub = sed.kernel.onDidStreamOutput((e) => {
+      if (e.output.mime === CURVES_MIME) streamedCurves++;
+    });
+    try {
+      await runAll(nb);
+    } finally {
+      sub.dispose();
+    }
+    const items = allItems(nb.cellAt(0));
+    const describe = items.map((it) => `${it.mime}: ${outputText(it).slice(0, 300)}`).join('\n');
+    assert.strictEqual(nb.cellAt(0).executionSummary?.success, true, describe);
+    assert.ok(streamedCurves >= 2, `expected a curves update per epoch, got ${streamedCurves}`);
+    const curves = items.filter((it) => it.mime === CURVES_MIME);
+    assert.strictEqual(curves.length, 1, describe);
+    assert.strictEqual(JSON.parse(outputText(curves[0])).rows.length, 2);
+    assert.ok(items.some((it) => outputText(it).trim() === '2'), describe);
+    assert.ok(fs.existsSync(path.join(outDir, 'last', 'config.json')), 'no checkpoint written');
+  });
+});
