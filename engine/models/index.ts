@@ -5,3 +5,5 @@ export { createModel, modelSpecs, embedDim, featureDim } from './predictionsWrap
 export type { EngineSedModel, CreateModelOptions, ForwardOptions } from './predictionsWrapper';
 export { expectedParamShapes, countParams, countMacs } from './complexity';
 export { backboneLayout } from './fmn';
+export { profileModels, measureThroughput, PAPER_CONFIGS, toCsv, tableRows } from './profile';
+export type { ProfileRow, ProfileOptions, ThroughputOptions, ThroughputResult } from './profile';

@@ -3,6 +3,9 @@
  *   mel [B,128,T,1] → backbone → z [B,T/4,E] → seq_model → h [B,T/4,F]
  *   → strong_head (Linear F→C) [B,T/4,C] (time-major; upstream returns it transposed)
  *   → weak_head (Linear F→C) on mean_t h [B,C] (unused for SED but part of the model and its counts).
+ * Upstream resamples the sequence to 250 frames (adaptive average pooling above, linear interpolation
+ * below); for the 10 s clips every caller feeds (1000 mel frames → 250) that is the identity, so other
+ * lengths are simply processed at T/4 frames here.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { HostTensor } from '../io/safetensors';

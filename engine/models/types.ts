@@ -6,8 +6,11 @@
  * - embedding: [B, 250, E]; seq output: [B, 250, F]; strong logits: [B, 250, C] (time-major);
  *   weak logits: [B, C].
  * Parameters are keyed by the upstream `PredictionsWrapper.state_dict()` names
- * (`model.fmn.features.4.block.1.0.weight`, `seq_model.1.layers.0.0.to_qkv.weight`, `strong_head.weight`, …)
- * and stored in PyTorch's layout (conv [out,in,kh,kw], linear [out,in]); each module converts once.
+ * (`model.fmn.features.4.block.1.0.weight`, `seq_model.1.layers.0.0.to_qkv.weight`, `strong_head.weight`, …).
+ * Checkpoints and `createModel({ weights })` use PyTorch's layout (conv [out,in,kh,kw], linear [out,in]);
+ * the variables in `SedModel.params` hold the tfjs layout, converted once at load (conv [kh,kw,in,out],
+ * depthwise [kh,kw,exp,1], linear [in,out], conv1d [k,in,out], TCN weight_g [out]).
+ * `EngineSedModel.stateDict()` (engine/models/predictionsWrapper.ts) converts back to PyTorch layout.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 
