@@ -32,12 +32,19 @@ export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
   return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B, T, H * d]);
 }
 
-/** softmax(q kᵀ / √d) v, no mask; dropout on the probabilities in training. */
+/**
+ * softmax(q kᵀ / √d) v, no mask; dropout on the probabilities in training. q, k, v [B,h,T,d].
+ * On wasm, batched matmuls take a slow generic path while 2-D ones go through XNNPACK, so each
+ * (batch, head) pair gets its own 2-D matmuls there (2–3× faster); other backends get one batched call.
+ */
 export function sdpa(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, dropRate: number, ctx: ForwardContext): tf.Tensor4D {
-  const d = q.shape[3];
-  const scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(d)), k, false, true); // [B,h,T,T]
-  const probs = dropout(tf.softmax(scores, -1), dropRate, ctx);
-  return tf.matMul(probs, v);
+  const [B, H, T, d] = q.shape;
+  const qs = tf.mul(q, 1 / Math.sqrt(d)) as tf.Tensor4D;
+  const attend = (qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor): tf.Tensor =>
+    tf.matMul(dropout(tf.softmax(tf.matMul(qi, ki, false, true), -1), dropRate, ctx), vi);
+  if (tf.getBackend() !== 'wasm') return attend(qs, k, v) as tf.Tensor4D;
+  const [q2, k2, v2] = [qs, k, v].map((t) => tf.unstack(tf.reshape(t, [B * H, T, d])));
+  return tf.reshape(tf.stack(q2.map((qi, i) => attend(qi, k2[i], v2[i]))), [B, H, T, d]);
 }
 
 export interface RotaryAttentionOpts {

@@ -11,6 +11,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { initBackend } from '../../engine/backend/select';
 import { configFromParityMetadata, countParams, createModel, expectedParamShapes, parseModelName, SEQ_MODELS } from '../../engine/models';
 import { linearScan } from '../../engine/models/scan';
+import { sdpa } from '../../engine/models/attention';
 import type { HostTensor } from '../../engine/io/safetensors';
 
 /** Small configs of every sequence type (any hidden size the head rules allow). */
@@ -236,5 +237,19 @@ describe('weights from other tensor types', () => {
     const m = createModel(config, { weights: sd });
     assert.equal(Number((m.stateDict().get(k)!.data as BigInt64Array)[0]), 12345);
     m.dispose();
+  });
+});
+
+describe('attention on wasm', () => {
+  it('the per-head 2-D path equals the batched formula, and differentiates', async () => {
+    await initBackend('wasm');
+    const [q, k, v] = [11, 12, 13].map((s) => tf.randomNormal([2, 3, 20, 8], 0, 1, 'float32', s) as tf.Tensor4D);
+    const ctx = { training: false, bnStats: new Map() };
+    const ours = sdpa(q, k, v, 0, ctx);
+    const ref = tf.matMul(tf.softmax(tf.matMul(tf.mul(q, 1 / Math.sqrt(8)), k, false, true)), v);
+    assert.ok(maxAbsDiff(ours, ref) < 1e-5);
+    const g = tf.grad((x: tf.Tensor) => tf.sum(tf.square(sdpa(x as tf.Tensor4D, k, v, 0, ctx))))(q);
+    const gRef = tf.grad((x: tf.Tensor) => tf.sum(tf.square(tf.matMul(tf.softmax(tf.matMul(tf.mul(x, 1 / Math.sqrt(8)), k, false, true)), v))))(q);
+    assert.ok(maxAbsDiff(g, gRef) < 1e-4);
   });
 });
