@@ -14,6 +14,23 @@ describe('score TSVs', () => {
     assert.deepEqual([...table.scores], [0.1, 0.001, -Infinity, 0.5]);
   });
 
+  it('parses every number exactly as Number() does (fast path and fallback)', () => {
+    let seed = 5;
+    const r = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const fields: string[] = ['0', '-0.0', '5.', '.5', '1e-05', '2.5E+3', '-Infinity', '123456789012345678', '0.30000000000000004',
+      '9007199254740993', '0.1234567890123456789', '+0.25', '1.0000000000000002', '4.35', '0.000001'];
+    for (let i = 0; i < 3000; i++) {
+      const digits = 1 + Math.floor(r() * 19);
+      const int = Math.floor(r() * 3);
+      let str = (r() < 0.2 ? '-' : '') + String(Math.floor(r() * 10 ** int));
+      str += '.' + Array.from({ length: digits }, () => Math.floor(r() * 10)).join('');
+      fields.push(str);
+    }
+    const text = 'onset\toffset\ta\n' + fields.map((f, i) => `${i}\t${i + 1}\t${f}`).join('\n') + '\n';
+    const { table } = parseScoresTsv(text);
+    fields.forEach((f, i) => assert.ok(Object.is(table.scores[i], Number(f)), `${f}: got ${table.scores[i]}, Number gives ${Number(f)}`));
+  });
+
   it('rejects gaps, empty frames, bad headers and non-numbers with the line', () => {
     assert.throws(() => parseScoresTsv('onset\toffset\ta\n0\t1\t0.1\n1.5\t2\t0.2\n', 'x.tsv'), /x\.tsv:3: frames are not gapless/);
     assert.throws(() => parseScoresTsv('onset\toffset\ta\n0\t0\t0.1\n', 'x.tsv'), /x\.tsv:2: frame \[0, 0\)/);
