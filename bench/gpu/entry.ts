@@ -15,6 +15,8 @@ import { readSafetensors, type HostTensor } from '../../engine/io/safetensors';
 import { configFromParityMetadata, createModel, parseModelName, type EngineSedModel } from '../../engine/models/index';
 import { bceWithLogits } from '../../engine/train/loss';
 import { baseLearningRates, GroupedAdam } from '../../engine/train/optimizer';
+import { AudioCache } from '../../engine/train/cache';
+import { defaultDecode } from '../../engine/train/data';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -124,7 +126,18 @@ async function training(models: string[], batch: number) {
   return rows;
 }
 
+/** Decode one shard of the files listed in `--files` into the training cache (run n shards in parallel). */
+async function fillCache(dir: string): Promise<void> {
+  const files = fs.readFileSync(arg('files', ''), 'utf8').split('\n').filter(Boolean);
+  const shard = Number(arg('shard', '0'));
+  const shards = Number(arg('shards', '1'));
+  const cache = new AudioCache(dir);
+  for (let i = shard; i < files.length; i += shards) await cache.waveform(files[i], defaultDecode);
+}
+
 async function main() {
+  const cacheDir = arg('fill-cache', '');
+  if (cacheDir) return fillCache(cacheDir);
   const backend = await initBackend(arg('backend', 'webgpu'));
   console.log(JSON.stringify(backend));
   const batch = Number(arg('batch', '64'));
@@ -136,7 +149,7 @@ async function main() {
   if (arg('batch1', '')) result.inference1 = await inference(models, 1);
   const trainModels = arg('train', 'fmn04+tf:64,fmn04+hybrid:104,fmn10+tf:256').split(',').filter(Boolean);
   result.training = await training(trainModels, batch);
-  const out = path.join(process.env.OUT || '.', 'gpu.json');
+  const out = path.join(process.env.OUT || '.', arg('result', 'gpu.json'));
   fs.writeFileSync(out, JSON.stringify(result, null, 2));
   console.log(`wrote ${out}`);
 }

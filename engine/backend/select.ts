@@ -90,6 +90,8 @@ async function tryWebgpu(allowSoftware: boolean): Promise<string> {
   Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   await import('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs could not initialise the webgpu backend on this adapter');
+  const { registerWebgpuGradientKernels } = await import('./webgpuKernels');
+  registerWebgpuGradientKernels();
   return `WebGPU: ${[info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter'}`;
 }
 

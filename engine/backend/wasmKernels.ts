@@ -195,7 +195,7 @@ export function depthwiseBackpropInputImpl(inputShape: [number, number, number, 
   });
 }
 
-interface ConvGradAttrs {
+export interface ConvGradAttrs {
   strides: number | [number, number];
   pad: Pad;
   dimRoundingMode?: RoundingMode;
@@ -209,7 +209,7 @@ interface ConvGradAttrs {
  * Run `body` on the kernel inputs as Tensors. The engine passes the op's Tensors; a bare TensorInfo
  * (a kernel called from another kernel) is wrapped without copying and the wrapper released afterwards.
  */
-function withInputs(infos: tf.TensorInfo[], backend: unknown, body: (...ts: tf.Tensor4D[]) => tf.Tensor): tf.TensorInfo {
+export function withInputs(infos: tf.TensorInfo[], backend: unknown, body: (...ts: tf.Tensor4D[]) => tf.Tensor): tf.TensorInfo {
   const wrappers: tf.Tensor[] = [];
   const tensors = infos.map((info) => {
     if (info instanceof tf.Tensor) return info as tf.Tensor4D;
