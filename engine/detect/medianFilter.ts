@@ -6,6 +6,9 @@
  * for long files (447 classes × 90 000 frames).
  */
 
+/** Columns filtered per pass over the array. */
+const BLOCK = 16;
+
 /** Index of i reflected into [0, n) with half-sample symmetry (repeated for windows wider than the signal). */
 function reflectIndex(i: number, n: number): number {
   const period = 2 * n;
@@ -29,37 +32,56 @@ export function medianFilter<A extends Float32Array | Float64Array>(scores: A, f
   const left = window >> 1;
   const rank = window >> 1;
   const sorted = new Float64Array(window);
-  const ext = new Float64Array(frames + window - 1);
-  for (let c = 0; c < classes; c++) {
-    for (let j = 0; j < ext.length; j++) {
-      const i = reflectIndex(j - left, frames);
-      const v = scores[i * classes + c];
-      // NaN has no rank (and would never be found again in the sorted window).
-      if (Number.isNaN(v)) throw new Error(`median filter: score of frame ${i}, class column ${c} is NaN`);
-      ext[j] = v;
-    }
-    for (let j = 0; j < window; j++) sorted[j] = ext[j];
-    sorted.sort();
+  // Columns are filtered in blocks: each row's block of values is contiguous, so the [T, C] array is read
+  // and written row by row (a column-at-a-time walk would stride through all of it once per class).
+  const B = Math.min(BLOCK, classes);
+  const extLen = frames + window - 1;
+  const ext = new Float64Array(B * extLen);
+  const res = new Float64Array(B * frames);
+  for (let c0 = 0; c0 < classes; c0 += B) {
+    const w = Math.min(B, classes - c0);
     for (let i = 0; i < frames; i++) {
-      out[i * classes + c] = sorted[rank];
-      if (i + 1 === frames) break;
-      // Slide: drop ext[i], insert ext[i + window], keeping `sorted` ordered.
-      const gone = ext[i];
-      const incoming = ext[i + window];
-      let p = 0;
-      while (sorted[p] !== gone) p++;
-      if (incoming >= gone) {
-        while (p + 1 < window && sorted[p + 1] < incoming) {
-          sorted[p] = sorted[p + 1];
-          p++;
-        }
-      } else {
-        while (p > 0 && sorted[p - 1] > incoming) {
-          sorted[p] = sorted[p - 1];
-          p--;
-        }
+      const row = i * classes + c0;
+      for (let j = 0; j < w; j++) {
+        const v = scores[row + j];
+        // NaN has no rank (and would never be found again in the sorted window).
+        if (Number.isNaN(v)) throw new Error(`median filter: score of frame ${i}, class column ${c0 + j} is NaN`);
+        ext[j * extLen + left + i] = v;
       }
-      sorted[p] = incoming;
+    }
+    for (let j = 0; j < w; j++) {
+      const e0 = j * extLen;
+      // Reflected edges (… c b a | a b c …), repeated when the window is wider than the signal.
+      for (let k = 0; k < left; k++) ext[e0 + k] = ext[e0 + left + reflectIndex(k - left, frames)];
+      for (let k = left + frames; k < extLen; k++) ext[e0 + k] = ext[e0 + left + reflectIndex(k - left, frames)];
+      for (let k = 0; k < window; k++) sorted[k] = ext[e0 + k];
+      sorted.sort();
+      const r0 = j * frames;
+      for (let i = 0; i < frames; i++) {
+        res[r0 + i] = sorted[rank];
+        if (i + 1 === frames) break;
+        // Slide: drop ext[i], insert ext[i + window], keeping `sorted` ordered.
+        const gone = ext[e0 + i];
+        const incoming = ext[e0 + i + window];
+        let p = 0;
+        while (sorted[p] !== gone) p++;
+        if (incoming >= gone) {
+          while (p + 1 < window && sorted[p + 1] < incoming) {
+            sorted[p] = sorted[p + 1];
+            p++;
+          }
+        } else {
+          while (p > 0 && sorted[p - 1] > incoming) {
+            sorted[p] = sorted[p - 1];
+            p--;
+          }
+        }
+        sorted[p] = incoming;
+      }
+    }
+    for (let i = 0; i < frames; i++) {
+      const row = i * classes + c0;
+      for (let j = 0; j < w; j++) out[row + j] = res[j * frames + i];
     }
   }
   return out;
