@@ -88,6 +88,10 @@ export class IntersectionSweep {
   /** per frame: FIRST / LAST frame of its file, SHORTCUT file for the current class; 1 byte keeps it in cache */
   private readonly flags: Uint8Array;
   private readonly active: Uint8Array;
+  /** shortcut files: change of the run count when the frame switches on */
+  private readonly delta: Int8Array;
+  /** frames that need a level */
+  private readonly include: Uint8Array;
   /** per frame: overlaps a GT event of any class (a run without such frames cannot cross-trigger) */
   private readonly anyZone: Uint8Array;
   /** per run (at its first frame): touches TARGET frames / anyZone frames */
@@ -119,6 +123,8 @@ export class IntersectionSweep {
     this.order = new Int32Array(maxT);
     this.orderTmp = new Int32Array(maxT);
     this.active = new Uint8Array(n);
+    this.delta = new Int8Array(n);
+    this.include = new Uint8Array(n);
     this.touchT = new Uint8Array(n);
     this.touchA = new Uint8Array(n);
     this.anyZone = new Uint8Array(n);
@@ -161,10 +167,12 @@ export class IntersectionSweep {
   }
 
   /**
-   * Counts of class `c` at its levels, from the highest down. With `stopAfter`, the sweep ends after that
-   * level index (lower levels are left out of the result): used when they cannot matter.
+   * Counts of class `c` at its levels, from the highest down. Levels are distinct scores of the class;
+   * scores at which no count can change (inside a rising or falling stretch in a file without GT) are left
+   * out — the counts there are those of the next listed level above. With `above`, only levels strictly
+   * above it are swept (used when lower levels cannot matter).
    */
-  run(c: number, crit: IntersectionCriteria, stopAfter = Infinity): LevelStats {
+  run(c: number, crit: IntersectionCriteria, above = -Infinity): LevelStats {
     const prep = this.prep;
     const scale = 10 ** crit.timeDecimals;
     const { dtc, gtc } = crit;
@@ -194,9 +202,30 @@ export class IntersectionSweep {
       for (let k = gPtr[f]; k < gPtr[f + 1]; k++) markOverlap(prep, f, gOn[k], gOff[k], flags, TARGET);
     }
 
-    const { levels: ascending, rank } = this.ranker.rank(this.columns.get(c));
+    // In shortcut files only the frames where the run count changes (local maxima +1, minima −1, as the
+    // reference's onset deltas) matter; only they and the frames of the other files need a level.
+    const col = this.columns.get(c);
+    const { delta, include } = this;
+    for (let f = 0; f < F; f++) {
+      const fs = fileStart[f];
+      const fe = fileStart[f + 1];
+      if (!(flags[fs] & SHORTCUT)) {
+        include.fill(1, fs, fe);
+        continue;
+      }
+      for (let g = fs; g < fe; g++) {
+        const v = col[g];
+        // Switching on, a frame adds a run and merges away each neighbour already on (left: level ≥ its
+        // own, as equal levels switch on left to right; right: strictly higher). −∞ never switches on.
+        const d = v === -Infinity ? 0 : 1 - (g > fs && col[g - 1] >= v ? 1 : 0) - (g + 1 < fe && col[g + 1] > v ? 1 : 0);
+        delta[g] = d;
+        include[g] = d === 0 ? 0 : 1;
+      }
+    }
+    const { levels: ascending, rank } = this.ranker.rank(col, include);
     const Uall = ascending.length;
-    const U = Math.min(Uall, stopAfter + 1);
+    let U = 0;
+    while (U < Uall && ascending[Uall - 1 - U] > above) U++;
     const qMin = Uall - U; // levels below this rank are not swept
     const levels = new Float64Array(U);
     for (let r = 0; r < U; r++) levels[r] = ascending[Uall - 1 - r];
@@ -330,13 +359,11 @@ export class IntersectionSweep {
       const fs = fileStart[f];
       const fe = fileStart[f + 1];
       if (flags[fs] & SHORTCUT) {
-        // Every run is an FP here, so FP(u) is the number of runs: a frame adds one when it switches on and
-        // merges away each neighbour already on (left: level ≥ its own, as equal levels switch on left to
-        // right; right: strictly higher). No sorting needed.
+        // Every run is an FP here, so FP(u) is the number of runs: add the run-count changes. No sorting.
         for (let g = fs; g < fe; g++) {
+          if (delta[g] === 0) continue;
           const q = rank[g];
-          if (q < qMin) continue;
-          fp[Uall - 1 - q] += 1 - (g > fs && rank[g - 1] >= q ? 1 : 0) - (g + 1 < fe && rank[g + 1] > q ? 1 : 0);
+          if (q >= qMin) fp[Uall - 1 - q] += delta[g];
         }
         continue;
       }

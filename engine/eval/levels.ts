@@ -10,7 +10,7 @@ import { argsortFloat64, radixWorkspace, type RadixWorkspace } from './sort';
 /** The distinct values of a column (ascending) and the level index of every frame. */
 export interface LevelRanks {
   levels: Float64Array;
-  /** index into `levels` of every frame; −1 for −∞ (never active) */
+  /** index into `levels` of every frame; −1 for −∞ (never active) or a frame left out */
   rank: Int32Array;
 }
 
@@ -123,7 +123,11 @@ export class LevelRanker {
   }
 
   /** The result's `rank` is a view into this ranker's buffer, valid until its next call. */
-  rank(values: Float64Array): LevelRanks {
+  /**
+   * With `include`, only frames with include[i] ≠ 0 are ranked (and only their values become levels); the
+   * others get rank −1 like −∞ frames.
+   */
+  rank(values: Float64Array, include: Uint8Array | null = null): LevelRanks {
     const n = this.n;
     if (values.length !== n) throw new Error(`LevelRanker: expected ${n} values, got ${values.length}`);
     const bits = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
@@ -131,7 +135,7 @@ export class LevelRanker {
     table.reset();
     for (let i = 0; i < n; i++) {
       const v = values[i];
-      ids[i] = v === -Infinity ? -1 : table.idOf(v, bits[2 * i], bits[2 * i + 1]);
+      ids[i] = v === -Infinity || (include !== null && include[i] === 0) ? -1 : table.idOf(v, bits[2 * i], bits[2 * i + 1]);
     }
     const levels = table.finish(ids, 0, n, this.rankOf, () => (this.radix ??= radixWorkspace(n)));
     return { levels, rank: ids };

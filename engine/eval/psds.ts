@@ -75,16 +75,19 @@ export function computePsds(prep: PreparedEval, params: PsdsParams, sweep = new 
   const unit = SECONDS_PER_UNIT[params.unitOfTime];
   for (let c = 0; c < K; c++) {
     const crit = { dtc: params.dtc, gtc: params.gtc, cttc: params.cttc, timeDecimals: params.timeDecimals };
-    let stopAfter = Infinity;
+    let above = -Infinity;
     if (params.cttc !== null) {
-      // Cross triggers only add to the eFPR, so a level whose FP rate alone exceeds max_efpr is cut anyway.
-      // A cheap sweep without them finds the lowest level that can still matter; the costly sweep with
-      // cross triggers stops there.
+      // Cross triggers only add to the eFPR, so where the FP rate alone exceeds max_efpr the point is cut
+      // anyway. A cheap sweep without them finds the lowest level L whose FP rate is within max_efpr; below
+      // the next lower level of that sweep, FP stays beyond it, so the costly sweep with cross triggers
+      // stops there. (The two sweeps may list different levels: levels are only skipped where nothing
+      // changes for the criteria at hand.)
       const plain = sweep.run(c, { ...crit, cttc: null });
-      stopAfter = -1;
-      for (let r = 0; r < plain.fp.length; r++) if ((plain.fp[r] / prep.datasetDuration) * unit <= params.maxEfpr) stopAfter = r;
+      let last = -1;
+      for (let r = 0; r < plain.fp.length; r++) if ((plain.fp[r] / prep.datasetDuration) * unit <= params.maxEfpr) last = r;
+      above = last + 1 < plain.levels.length ? plain.levels[last + 1] : -Infinity;
     }
-    const stats = sweep.run(c, crit, stopAfter);
+    const stats = sweep.run(c, crit, above);
     rocs.push(classRoc(stats, {
       c, nRef: prep.nRef, tRef: prep.tRef, datasetDuration: prep.datasetDuration,
       alphaCt: params.alphaCt, secondsPerUnit: unit, maxEfpr: params.maxEfpr,

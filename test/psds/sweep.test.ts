@@ -6,6 +6,8 @@
 import * as assert from 'node:assert/strict';
 import { intersectionCounts } from '../../engine/eval/f1';
 import { IntersectionSweep, type LevelStats } from '../../engine/eval/intersection';
+import { computePsds, PSDS2 } from '../../engine/eval/psds';
+import { classRoc } from '../../engine/eval/psdRoc';
 import { makeRounder } from '../../engine/eval/round';
 import { LevelRanker } from '../../engine/eval/levels';
 import { prepareEvaluation, type GroundTruth, type PreparedEval, type ScoreSet } from '../../engine/eval/scores';
@@ -132,21 +134,26 @@ describe('intersection level sweep vs brute force', () => {
         for (let c = 0; c < K; c++) {
           const stats = sweep.run(c, { dtc, gtc, cttc, timeDecimals: 6 });
           const cts = cttc === null ? null : ctAt(stats, K);
-          // every distinct finite score is a level, highest first
+          // Levels are distinct scores, highest first. Scores left out (no change there) must have the
+          // counts of the next listed level above them (nothing detected above the highest).
           const values = new Set<number>();
           for (const t of prep.tables) for (let i = c; i < t.scores.length; i += K) if (t.scores[i] > -Infinity) values.add(t.scores[i]);
-          assert.deepEqual([...stats.levels], [...values].sort((a, b) => b - a));
-          stats.levels.forEach((u, r) => {
+          const listed = [...stats.levels];
+          for (let r = 1; r < listed.length; r++) assert.ok(listed[r] < listed[r - 1], 'levels strictly descending');
+          for (const u of listed) assert.ok(values.has(u), `level ${u} is a score`);
+          for (const u of values) {
             const want = bruteForce(prep, c, u, dtc, gtc, cttc);
-            const what = `class ${c} level ${u} (dtc ${dtc}, cttc ${cttc})`;
-            assert.equal(stats.tp[r], want.tp, `TP ${what}`);
-            assert.equal(stats.fp[r], want.fp, `FP ${what}`);
-            if (cts) assert.deepEqual([...cts[r]], [...want.ct], `CT ${what}`);
-          });
+            let r = listed.length - 1;
+            while (r >= 0 && listed[r] < u) r--;
+            const what = `class ${c} score ${u} (level ${listed[r]}, dtc ${dtc}, cttc ${cttc})`;
+            assert.equal(r < 0 ? 0 : stats.tp[r], want.tp, `TP ${what}`);
+            assert.equal(r < 0 ? 0 : stats.fp[r], want.fp, `FP ${what}`);
+            if (cts) assert.deepEqual([...(r < 0 ? new Int32Array(K) : cts[r])], [...want.ct], `CT ${what}`);
+          }
           // a sweep stopped early gives the same counts for the levels it covers
-          const cut = Math.floor(stats.levels.length / 2);
+          const cut = stats.levels.length ? stats.levels[Math.floor(stats.levels.length / 2)] : 0;
           const part = sweep.run(c, { dtc, gtc, cttc, timeDecimals: 6 }, cut);
-          assert.equal(part.levels.length, Math.min(cut + 1, stats.levels.length));
+          assert.deepEqual([...part.levels], listed.filter((u) => u > cut));
           assert.deepEqual([...part.fp], [...stats.fp.subarray(0, part.levels.length)]);
           assert.deepEqual([...part.tp], [...stats.tp.subarray(0, part.levels.length)]);
         }
@@ -176,4 +183,30 @@ describe('LevelRanker', () => {
       }
     });
   }
+});
+
+describe('PSDS with cross triggers: the cut-short sweep', () => {
+  it('gives the same per-class ROCs as sweeping every level', () => {
+    for (let seed = 100; seed < 130; seed++) {
+      const { scores, gt, durations } = randomCase(seed);
+      // short durations make max_efpr bite, so the cut matters
+      for (const d of durations.keys()) durations.set(d, 5);
+      const prep = prepareEvaluation(scores, gt, durations, { requireGtForEveryClass: false });
+      const K = prep.classes.length;
+      if ([...prep.nRef].some((x) => x === 0)) continue;
+      for (const maxEfpr of [100, 1500, 20000]) {
+        const params = { ...PSDS2, maxEfpr };
+        const result = computePsds(prep, params);
+        const sweep = new IntersectionSweep(prep);
+        for (let c = 0; c < K; c++) {
+          const full = classRoc(sweep.run(c, { dtc: params.dtc, gtc: params.gtc, cttc: params.cttc, timeDecimals: 6 }), {
+            c, nRef: prep.nRef, tRef: prep.tRef, datasetDuration: prep.datasetDuration, alphaCt: params.alphaCt, secondsPerUnit: 3600, maxEfpr,
+          });
+          const got = result.perClassRoc[prep.classes[c]];
+          assert.deepEqual([...got.efpr], [...full.efpr], `seed ${seed} class ${c} max_efpr ${maxEfpr}`);
+          assert.deepEqual([...got.tpr], [...full.tpr], `seed ${seed} class ${c} max_efpr ${maxEfpr}`);
+        }
+      }
+    }
+  });
 });
