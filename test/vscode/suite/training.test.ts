@@ -8,10 +8,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { serializeSednb } from '../../../extension/notebook/format';
-import { allItems, api, outputText, repoRoot, sharedDir, workspaceDir } from './helpers';
+import { allItems, api, outputText, repoRoot, sharedDir, waitFor, workspaceDir } from './helpers';
 import { writeRandomCheckpoint } from './checkpoint';
 
 const CURVES_MIME = 'application/vnd.sed-studio.training-curves+json';
+
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms))]);
+}
 
 /** A snippet's body as the user gets it after tabbing through the placeholders. */
 function snippetCode(name: string): string {
@@ -93,5 +97,48 @@ suite('snippets and training in the kernel', () => {
     assert.strictEqual(JSON.parse(outputText(curves[0])).rows.length, 2);
     assert.ok(items.some((it) => outputText(it).trim() === '2'), describe);
     assert.ok(fs.existsSync(path.join(outDir, 'last', 'config.json')), 'no checkpoint written');
+  });
+
+  test('interrupting a training cell stops the run and keeps a checkpoint', async () => {
+    const data = path.join(sharedDir(), 'data', 'dcase2016t2-soundscapes');
+    const outDir = path.join(workspaceDir(), 'train-interrupted');
+    const code = [
+      'await sed.train({',
+      `  model: 'fmn04', outDir: ${JSON.stringify(outDir)}, epochs: 8, batchSize: 2, limit: 4, seed: 2, live: true,`,
+      `  trainTsv: ${JSON.stringify(path.join(data, 'metadata', 'train.tsv'))}, trainAudio: ${JSON.stringify(path.join(data, 'audio', 'train'))},`,
+      '});',
+    ].join('\n');
+    const nb = await openCells('train-interrupt.sednb', [code]);
+    const sed = await api();
+    const cell = nb.cellAt(0);
+    const firstEpoch = new Promise<void>((resolve) => {
+      const sub = sed.kernel.onDidStreamOutput((e) => {
+        if (e.output.mime === CURVES_MIME) {
+          sub.dispose();
+          resolve();
+        }
+      });
+    });
+    const finished = new Promise<{ success: boolean; cancelled: boolean }>((resolve) => {
+      const sub = sed.kernel.onDidExecuteCell((e) => {
+        if (e.cell.document.uri.toString() === cell.document.uri.toString()) {
+          sub.dispose();
+          resolve(e);
+        }
+      });
+    });
+    void vscode.commands.executeCommand('notebook.cell.execute', { ranges: [{ start: 0, end: 1 }], document: nb.uri });
+    await within(firstEpoch, 120_000, 'the first epoch\'s training curves');
+    await vscode.commands.executeCommand('notebook.cell.cancelExecution', { ranges: [{ start: 0, end: 1 }], document: nb.uri });
+    // A cancelled job stops at the next batch (about a second here); a minute means the cancel was ignored.
+    const outcome = await within(finished, 60_000, 'the interrupted training cell to end');
+    assert.strictEqual(outcome.cancelled, true);
+    const items = allItems(nb.cellAt(0));
+    assert.ok(items.some((it) => it.mime === CURVES_MIME), 'the live curves were lost on interrupt');
+    assert.ok(items.some((it) => it.mime === 'application/vnd.code.notebook.error' && /Interrupted/.test(outputText(it))));
+    // The trainer stops at the next batch and saves its last checkpoint.
+    await waitFor('the interrupted run to save its checkpoint', () => fs.existsSync(path.join(outDir, 'last', 'config.json')), 60_000);
+    const history = JSON.parse(fs.readFileSync(path.join(outDir, 'history.json'), 'utf8'));
+    assert.ok(history.history.length < 8, `training ran all ${history.history.length} epochs`);
   });
 });
