@@ -200,17 +200,6 @@ export function prepareEvaluation(scores: ScoreSet, groundTruth: GroundTruth, du
   };
 }
 
-/** Class column c of every file, concatenated on the global frame axis. */
-export function classColumn(prep: PreparedEval, c: number, out: Float64Array = new Float64Array(prep.n)): Float64Array {
-  const K = prep.classes.length;
-  for (let f = 0; f < prep.tables.length; f++) {
-    const s = prep.tables[f].scores;
-    let g = prep.fileStart[f];
-    for (let i = c; i < s.length; i += K) out[g++] = s[i];
-  }
-  return out;
-}
-
 /**
  * Class columns on the global frame axis, extracted `width` columns at a time: one pass over the row-major
  * tables reads whole cache lines instead of one strided value per row and class.
