@@ -164,17 +164,26 @@ export function prepareInputs(ctx: StepContext, b: HostBatch): BatchInputs {
   };
 }
 
+/** Thrown by batchStep when the signal fires between chunks (the partial gradient must be dropped). */
+export class StopRequested extends Error {
+  constructor() {
+    super('training stopped');
+  }
+}
+
 /**
  * Forward/backward of a batch, chunk by chunk; leaves the batch-mean gradient (weight 1 in total) in
- * `acc` and returns the batch-mean loss.
+ * `acc` and returns the batch-mean loss. Checks `signal` between chunks (a batch can take a minute on
+ * wasm) and throws StopRequested.
  */
-export function batchStep(ctx: StepContext, b: HostBatch, acc: GradAccumulator): number {
+export function batchStep(ctx: StepContext, b: HostBatch, acc: GradAccumulator, signal?: AbortSignal): number {
   const vars = ctx.names.map((n) => ctx.model.params.get(n)!);
   const nameOf = new Map(vars.map((v, i) => [v.name, ctx.names[i]]));
   const inputs = prepareInputs(ctx, b);
   let lossSum = 0;
   try {
     for (let s = 0; s < b.size; s += ctx.microBatch) {
+      if (signal?.aborted) throw new StopRequested();
       const n = Math.min(ctx.microBatch, b.size - s);
       const loss = tf.tidy(() => {
         const take = <T extends tf.Tensor>(t: T) => (n === b.size ? t : (tf.slice(t, s, n) as T));

@@ -20,7 +20,7 @@ import { baseLearningRates, GroupedAdam } from './optimizer';
 import { loadResumeState, resumePath, saveResumeState, type EpochRecord, type LoopPosition } from './resumeState';
 import { Rng } from './rng';
 import { lrFactor, resolveWarmup } from './schedule';
-import { assembleBatch, batchStep, GradAccumulator, optimizerStep, type StepContext } from './step';
+import { assembleBatch, batchStep, GradAccumulator, optimizerStep, StopRequested, type StepContext } from './step';
 import { validate, type MelFn, type ValidationResult } from './validation';
 
 export const EVAL_BAND = Object.freeze({ fminHz: 0, fmaxHz: 7000 });
@@ -256,7 +256,14 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
         }
         const t0 = Date.now();
         const hb = assembleBatch(trainSet.segments, batches[bi], recipe.augment, aug, EVAL_BAND, !!o.pseudoLabels);
-        const loss = batchStep(ctx, hb, acc);
+        let loss: number;
+        try {
+          loss = batchStep(ctx, hb, acc, o.signal);
+        } catch (err) {
+          if (!(err instanceof StopRequested)) throw err;
+          stopped = true;
+          break;
+        }
         pos.lossSum += loss * hb.size;
         pos.lossCount += hb.size;
         const lastOfEpoch = bi === batches.length - 1;

@@ -27,6 +27,8 @@ describe('knowledge distillation (wasm, dcase2016t2 subset)', function () {
 
   before(async () => {
     await initBackend('wasm');
+    // initBackend is idempotent on its own record; another spec may have switched tf to cpu since.
+    await tf.setBackend('wasm');
     const labels = readStrongLabels(path.join(DATA, 'metadata', 'train.tsv'));
     files = [...labels.keys()].slice(0, 4).map((f) => path.join(DATA, 'audio', 'train', f));
     classes = [...new Set([...labels.values()].flat().map((e) => e.label))].sort().reverse(); // teacher order ≠ student order

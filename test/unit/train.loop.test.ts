@@ -56,6 +56,8 @@ describe('training loop (wasm, dcase2016t2 subset)', function () {
   this.timeout(900000);
   before(async () => {
     await initBackend('wasm');
+    // initBackend is idempotent on its own record; another spec may have switched tf to cpu since.
+    await tf.setBackend('wasm');
   });
 
   it('loss decreases on two clips and the tensor count is the same after every step', async () => {

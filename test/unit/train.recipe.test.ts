@@ -20,8 +20,14 @@ import { lrFactor, resolveWarmup } from '../../engine/train/schedule';
 const close = (a: number, b: number, tol = 1e-6, msg = '') => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${msg} ${a} vs ${b}`);
 
 describe('train recipe', () => {
+  let previous: string;
   before(async () => {
+    previous = tf.getBackend();
     await tf.setBackend('cpu');
+  });
+  after(async () => {
+    // Leave the backend as found: other spec files in the same mocha process train on wasm.
+    if (previous) await tf.setBackend(previous);
   });
 
   it('warm-up/cosine schedule matches transformers.get_cosine_schedule_with_warmup', () => {
