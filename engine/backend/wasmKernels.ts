@@ -118,17 +118,19 @@ export function conv2dBackpropFilterImpl(x: tf.Tensor4D, dy: tf.Tensor4D, filter
     const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
     const [kh, kw, cin, cout] = filterShape;
     const rows = x.shape[0] * info.outHeight * info.outWidth;
-    let cols: tf.Tensor2D;
+    // colsᵀ [kh·kw·cin, rows]: the wasm matmul is fastest with both operands untransposed.
+    let colsT: tf.Tensor2D;
     if (x.shape[1] === info.outHeight && x.shape[2] === info.outWidth && kh === 1 && kw === 1) {
-      cols = tf.reshape(x, [rows, cin]); // 1×1, stride 1, no padding: the input itself
+      colsT = compactTranspose(tf.reshape(x, [rows, cin]), [1, 0]) as tf.Tensor2D; // 1×1, stride 1, no padding
     } else {
       const src = new TapSource(x, info);
       const taps: tf.Tensor2D[] = [];
       for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) taps.push(tf.reshape(src.tap(i, j), [rows, cin]));
-      cols = taps.length === 1 ? taps[0] : tf.concat(taps, 1);
+      // One input channel (the stem): each tap already is a row of colsᵀ, stacked without a transpose
+      // (a last-axis concat of width-1 columns is slow on wasm).
+      colsT = cin === 1 ? tf.reshape(tf.concat(taps.map((t) => tf.reshape(t, [1, rows])), 0), [kh * kw, rows]) : (compactTranspose(taps.length === 1 ? taps[0] : tf.concat(taps, 1), [1, 0]) as tf.Tensor2D);
     }
-    // The wasm matmul is fastest with both operands row-major and the long axis inner: transpose explicitly.
-    const grad = tf.matMul(compactTranspose(cols, [1, 0]) as tf.Tensor2D, tf.reshape(dy, [rows, cout]));
+    const grad = tf.matMul(colsT, tf.reshape(dy, [rows, cout]));
     return tf.reshape(grad, [kh, kw, cin, cout]);
   });
 }
