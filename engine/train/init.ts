@@ -4,7 +4,6 @@
  * are re-initialised — and optionally a frozen backbone.
  */
 import * as fs from 'node:fs';
-import * as tf from '@tensorflow/tfjs-core';
 import type { HostTensor } from '../io/safetensors';
 import { readCheckpointConfig, readCheckpointWeights, readTorchCheckpointTensors } from '../checkpoint/index';
 import { createModel, parseModelName } from '../models/index';
@@ -34,8 +33,10 @@ export function readInitSource(file: string, modelName?: string): InitSource {
 }
 
 /**
- * Build the model to train. Heads are copied only when the class lists are identical; every other
- * parameter must exist in the source with the same shape (same architecture).
+ * Build the model to train. Checkpoints hold the upstream (PyTorch) layout, so the weights are merged
+ * in that layout — the checkpoint's tensors, plus a seeded fresh init's heads when the class lists
+ * differ — and the model is built from them. Every non-head tensor must exist in the source with the
+ * same shape (same architecture); BatchNorm `num_batches_tracked` counters may be absent.
  */
 export function buildStartModel(modelName: string, classes: string[], seed: number, init?: InitSource): { model: EngineSedModel; copiedHeads: boolean } {
   const config = parseModelName(modelName, classes.length);
@@ -43,16 +44,20 @@ export function buildStartModel(modelName: string, classes: string[], seed: numb
   const source = parseModelName(init.model, 1).name;
   if (source !== config.name) throw new Error(`--init checkpoint is a ${source} but --model is ${config.name}; the architecture must match (only the class count may differ)`);
   const sameClasses = !!init.classes && init.classes.length === classes.length && init.classes.every((c, i) => c === classes[i]);
-  const model = createModel(config, { seed });
-  for (const [key, v] of model.params) {
+  const fresh = createModel(config, { seed });
+  const weights = fresh.stateDict();
+  fresh.dispose();
+  for (const [key, t] of weights) {
     if (HEAD.test(key) && !sameClasses) continue;
-    const t = init.tensors.get(key);
-    if (!t) throw new Error(`--init checkpoint lacks parameter '${key}'`);
-    if (t.shape.join(',') !== v.shape.join(',')) throw new Error(`--init checkpoint parameter '${key}' has shape [${t.shape}] but ${config.name} needs [${v.shape}]`);
-    const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
-    tf.tidy(() => v.assign(tf.tensor(data, v.shape)));
+    const src = init.tensors.get(key);
+    if (!src) {
+      if (key.endsWith('num_batches_tracked')) continue;
+      throw new Error(`--init checkpoint lacks parameter '${key}'`);
+    }
+    if (src.shape.join(',') !== t.shape.join(',')) throw new Error(`--init checkpoint parameter '${key}' has shape [${src.shape}] but ${config.name} needs [${t.shape}]`);
+    weights.set(key, src);
   }
-  return { model, copiedHeads: sameClasses };
+  return { model: createModel(config, { weights }), copiedHeads: sameClasses };
 }
 
 /** Trainable parameter names: all of the model's, minus the weak head (no loss reaches it) and, if frozen, the backbone. */
