@@ -173,16 +173,18 @@ export class StopRequested extends Error {
 
 /**
  * Forward/backward of a batch, chunk by chunk; leaves the batch-mean gradient (weight 1 in total) in
- * `acc` and returns the batch-mean loss. Checks `signal` between chunks (a batch can take a minute on
- * wasm) and throws StopRequested.
+ * `acc` and returns the batch-mean loss. Between chunks it yields to the event loop (so a JSON-RPC
+ * cancel or Ctrl-C is read: a batch can take half a minute on wasm) and throws StopRequested when
+ * `signal` has fired.
  */
-export function batchStep(ctx: StepContext, b: HostBatch, acc: GradAccumulator, signal?: AbortSignal): number {
+export async function batchStep(ctx: StepContext, b: HostBatch, acc: GradAccumulator, signal?: AbortSignal): Promise<number> {
   const vars = ctx.names.map((n) => ctx.model.params.get(n)!);
   const nameOf = new Map(vars.map((v, i) => [v.name, ctx.names[i]]));
   const inputs = prepareInputs(ctx, b);
   let lossSum = 0;
   try {
     for (let s = 0; s < b.size; s += ctx.microBatch) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (signal?.aborted) throw new StopRequested();
       const n = Math.min(ctx.microBatch, b.size - s);
       const loss = tf.tidy(() => {

@@ -250,6 +250,7 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
       // Position at the last optimizer-step boundary: what a stop mid-accumulation falls back to.
       let boundary = { batch: pos.batchInEpoch, rng: aug.state, lossSum: pos.lossSum, lossCount: pos.lossCount };
       for (let bi = pos.batchInEpoch; bi < batches.length; bi++) {
+        await new Promise<void>((resolve) => setImmediate(resolve)); // let cancel requests / signals in
         if (o.signal?.aborted) {
           stopped = true;
           break;
@@ -258,7 +259,7 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
         const hb = assembleBatch(trainSet.segments, batches[bi], recipe.augment, aug, EVAL_BAND, !!o.pseudoLabels);
         let loss: number;
         try {
-          loss = batchStep(ctx, hb, acc, o.signal);
+          loss = await batchStep(ctx, hb, acc, o.signal);
         } catch (err) {
           if (!(err instanceof StopRequested)) throw err;
           stopped = true;

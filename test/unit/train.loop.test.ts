@@ -72,7 +72,7 @@ describe('training loop (wasm, dcase2016t2 subset)', function () {
     const counts: number[] = [];
     for (let s = 0; s < 6; s++) {
       const b = assembleBatch(set.segments, [0, 1], NO_AUGMENT, rng, { fminHz: 0, fmaxHz: 7000 }, false);
-      losses.push(batchStep(ctx, b, acc));
+      losses.push(await batchStep(ctx, b, acc));
       optimizerStep(ctx, acc, 1);
       counts.push(tf.memory().numTensors);
     }
@@ -95,6 +95,7 @@ describe('training loop (wasm, dcase2016t2 subset)', function () {
     const stopAt = (p: TrainProgress) => {
       if (p.phase === 'train' && p.epoch === 2 && p.batch === 1) controller.abort();
     };
+    // Aborted from a timer-free callback: the trainer must notice it between batches.
     const b1 = await train({ ...baseOptions(outB), signal: controller.signal, onProgress: stopAt });
     assert.equal(b1.stopped, true);
     assert.equal(b1.steps, 3);
@@ -118,6 +119,25 @@ describe('training loop (wasm, dcase2016t2 subset)', function () {
       for (let i = 0; i < v.length; i++) maxDiff = Math.max(maxDiff, Math.abs(v[i] - u[i]));
     }
     assert.equal(maxDiff, 0, 'resumed weights differ from the uninterrupted run');
+  });
+
+  it('a cancel arriving through the event loop (JSON-RPC, Ctrl-C) stops at the next batch', async () => {
+    const controller = new AbortController();
+    let scheduled = false;
+    const r = await train({
+      ...baseOptions(path.join(TMP, 'cancelled')),
+      microBatch: 1,
+      signal: controller.signal,
+      onProgress: (p) => {
+        // Fires only if the trainer yields to the event loop between batches.
+        if (p.phase === 'train' && !scheduled) {
+          scheduled = true;
+          setImmediate(() => controller.abort());
+        }
+      },
+    });
+    assert.equal(r.stopped, true);
+    assert.equal(r.steps, 1);
   });
 
   it('after SIGKILL mid-epoch, last/ loads and --resume continues from the last epoch end', async () => {
