@@ -120,7 +120,8 @@ function versions(): Record<string, string> {
  */
 export async function initBackend(requested: string = process.env.SED_BACKEND || 'auto'): Promise<BackendInfo> {
   const name = parseBackendName(requested);
-  if (active && (name === 'auto' || name === active.backend)) return active;
+  // tfjs may have been switched since (tests, notebooks calling tf.setBackend): re-check the live backend.
+  if (active && active.backend === tf.getBackend() && (name === 'auto' || name === active.backend)) return active;
   const attempts: Record<Exclude<BackendName, 'auto'>, Attempt> = {
     tensorflow: tryTensorflow,
     webgpu: () => tryWebgpu(name === 'webgpu'),

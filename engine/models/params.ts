@@ -186,7 +186,10 @@ export class ParamStore {
         continue;
       }
       const data = toEngineLayout(s, host.get(s.key)!);
-      this.vars.set(s.key, tf.variable(tf.tensor(data, engineShape(s), 'float32'), s.role === 'param'));
+      // The variable takes over the tensor's buffer; the tensor handle itself must not outlive it.
+      const initial = tf.tensor(data, engineShape(s), 'float32');
+      this.vars.set(s.key, tf.variable(initial, s.role === 'param'));
+      initial.dispose();
     }
   }
 

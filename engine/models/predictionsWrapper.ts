@@ -139,7 +139,8 @@ class Model implements EngineSedModel {
     for (const [prefix, { mean, variance }] of this.pending) {
       for (const [key, batch] of [[`${prefix}.running_mean`, mean], [`${prefix}.running_var`, variance]] as const) {
         const v = this.params.get(key)!;
-        v.assign(tf.tidy(() => tf.add(tf.mul(v, 1 - BN_MOMENTUM), tf.mul(batch, BN_MOMENTUM))));
+        // Inside tidy so the new value's handle is released; the variable keeps its buffer.
+        tf.tidy(() => v.assign(tf.add(tf.mul(v, 1 - BN_MOMENTUM), tf.mul(batch, BN_MOMENTUM))));
       }
       const counter = `${prefix}.num_batches_tracked`;
       this.store.counters.set(counter, (this.store.counters.get(counter) ?? 0) + 1);
