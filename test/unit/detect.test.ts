@@ -7,6 +7,9 @@ import { initBackend } from '../../engine/backend/select';
 import { loadCheckpoint, saveCheckpoint } from '../../engine/checkpoint/index';
 import { decodeEvents } from '../../engine/detect/events';
 import { detectFile, selectClasses } from '../../engine/detect/pipeline';
+import { scoreAudioFiles } from '../../engine/detect/scoreSet';
+import { readGroundTruthTsv } from '../../engine/detect/groundTruth';
+import { evaluate, evaluateFiles } from '../../engine/eval/index';
 import { createModel, parseModelName } from '../../engine/models/index';
 import { REPO_ROOT, SHARED_DIR } from '../helpers/paths';
 
@@ -79,5 +82,26 @@ describe('detection pipeline (sed detect)', function () {
     assert.match(badModel.stderr, /Unknown model 'no-such-model'/);
     const badFormat = run('--format', 'xml');
     assert.match(badFormat.stderr, /unknown format 'xml'. Valid formats: tsv, audacity, json, scores/);
+  });
+
+  it('sed eval --audio scores audio with the model first: same PSDS1 as scoring to TSVs then evaluating them', async function () {
+    const ckpt = loadCheckpoint(ckptDir);
+    const root = path.join(SHARED_DIR, 'data', 'dcase2016t2-soundscapes');
+    const ids = ['validation_0000', 'validation_0001'];
+    const files = ids.map((id) => path.join(root, 'audio', 'validation', `${id}.flac`));
+    const gtLines = fs.readFileSync(path.join(root, 'metadata', 'validation.tsv'), 'utf8').split('\n');
+    const gtFile = path.join(dir, 'gt.tsv');
+    fs.writeFileSync(gtFile, [gtLines[0], ...gtLines.filter((l) => ids.some((id) => l.startsWith(`${id}.`)))].join('\n') + '\n');
+    const scoresDir = path.join(dir, 'scores');
+    const scored = await scoreAudioFiles(files, ckpt, { saveScoresDir: scoresDir });
+    assert.deepEqual([...scored.durations.values()], [10, 10]);
+    const opts = { psds2: false as const, intersectionF1: false as const, collarF1: false as const, dropClassesWithoutGroundTruth: true };
+    const direct = evaluate(scored.scores, readGroundTruthTsv(gtFile), scored.durations, opts);
+    const viaFiles = evaluateFiles({ scoresDir, groundTruthTsv: gtFile }, opts);
+    assert.ok(Math.abs(direct.psds1!.psds - viaFiles.psds1!.psds) < 1e-6, `${direct.psds1!.psds} vs ${viaFiles.psds1!.psds}`);
+    ckpt.model.dispose();
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'engine', 'main.ts'), 'eval', '--audio', ...files, '--model', ckptDir, '--ground-truth', gtFile, '--json', '--psds1-only', '--drop-classes-without-gt'], { encoding: 'utf8', env: { ...process.env, SED_BACKEND: 'wasm' } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(Math.abs(JSON.parse(r.stdout).psds1.psds - direct.psds1!.psds) < 1e-9);
   });
 });

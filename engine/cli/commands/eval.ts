@@ -1,9 +1,18 @@
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../io/atomicWrite';
-import { evaluateFiles, type EvaluateOptions, type EvaluationResult } from '../../eval/index';
+import { initBackend } from '../../backend/select';
+import { collectAudioFiles } from '../../detect/audioFiles';
+import { readDurationsTsv, readGroundTruthTsv } from '../../detect/groundTruth';
+import { loadModel } from '../../detect/modelStore';
+import { scoreAudioFiles } from '../../detect/scoreSet';
+import { evaluate, evaluateFiles, type EvaluateOptions, type EvaluationResult } from '../../eval/index';
 
 interface EvalOpts {
-  scores: string;
+  scores?: string;
+  audio?: string[];
+  model?: string;
+  median?: string;
+  saveScores?: string;
   groundTruth: string;
   durations?: string;
   json?: boolean;
@@ -50,7 +59,11 @@ export function register(program: Command): void {
   program
     .command('eval')
     .description('evaluate sed_scores_eval score TSVs against DCASE ground truth: PSDS1, PSDS2 (intersection-based, per class), intersection and collar F1')
-    .requiredOption('--scores <folder>', 'folder of <audio_id>.tsv score files (onset, offset, one column per class)')
+    .option('--scores <folder>', 'folder of <audio_id>.tsv score files (onset, offset, one column per class)')
+    .option('--audio <paths...>', 'instead of --scores: audio files or folders, scored first with --model')
+    .option('-m, --model <name|dir>', 'with --audio: checkpoint folder or pulled model (default: the bundled default model)')
+    .option('--median <frames>', 'with --audio: median filter window in frames (default: the model\'s, 9)')
+    .option('--save-scores <folder>', 'with --audio: also write the score TSVs there')
     .requiredOption('--ground-truth <tsv>', 'DCASE ground truth: filename, onset, offset, event_label (files without events: empty fields)')
     .option('--durations <tsv>', 'filename, duration table (default: the score tables\' spans)')
     .option('--json', 'print one JSON object (keys as in the PSDS fixtures\' expected.json)')
@@ -59,7 +72,8 @@ export function register(program: Command): void {
     .option('--threshold <theta>', 'decision threshold for both F1s (default 0.5)')
     .option('--drop-classes-without-gt', 'drop score columns of classes without GT events (as EfficientSED does) instead of failing')
     .option('--merge-gt', 'merge overlapping/touching same-class GT events instead of failing')
-    .action((opts: EvalOpts) => {
+    .action(async (opts: EvalOpts) => {
+      if (!opts.scores === !opts.audio) throw new Error('give either --scores <folder> or --audio <files or folders> (with --model)');
       const options: EvaluateOptions = {
         dropClassesWithoutGroundTruth: opts.dropClassesWithoutGt,
         mergeConnectedEvents: opts.mergeGt,
@@ -71,8 +85,26 @@ export function register(program: Command): void {
         options.collarF1 = { threshold: t };
       }
       if (opts.psds1Only) Object.assign(options, { psds2: false, intersectionF1: false, collarF1: false });
-      if (!opts.durations && !opts.json) process.stderr.write('note: no --durations given; using the score tables\' spans as file durations\n');
-      const result = evaluateFiles({ scoresDir: opts.scores, groundTruthTsv: opts.groundTruth, durationsTsv: opts.durations }, options);
+      let result: EvaluationResult;
+      if (opts.audio) {
+        const medianWindow = opts.median === undefined ? undefined : Number(opts.median);
+        if (medianWindow !== undefined && !(Number.isInteger(medianWindow) && medianWindow >= 1)) throw new Error(`--median: '${opts.median}' is not a positive whole number of frames`);
+        await initBackend(process.env.SED_BACKEND || 'auto');
+        const files = collectAudioFiles(opts.audio);
+        if (!files.length) throw new Error(`no audio files found in ${opts.audio.join(', ')}`);
+        const scored = await scoreAudioFiles(files, loadModel(opts.model), {
+          medianWindow,
+          saveScoresDir: opts.saveScores,
+          onFile: (done, total) => process.stderr.write(`\rscoring ${done}/${total}`),
+        });
+        process.stderr.write('\n');
+        // Durations come from the audio unless a table is given.
+        const durations = opts.durations ? readDurationsTsv(opts.durations) : scored.durations;
+        result = evaluate(scored.scores, readGroundTruthTsv(opts.groundTruth), durations, options);
+      } else {
+        if (!opts.durations && !opts.json) process.stderr.write('note: no --durations given; using the score tables\' spans as file durations\n');
+        result = evaluateFiles({ scoresDir: opts.scores!, groundTruthTsv: opts.groundTruth, durationsTsv: opts.durations }, options);
+      }
       const json = JSON.stringify(result, null, 2) + '\n';
       if (opts.out) writeFileAtomic(opts.out, json);
       process.stdout.write(opts.json ? json : formatEvaluation(result));
