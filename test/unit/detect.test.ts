@@ -8,6 +8,7 @@ import { loadCheckpoint, saveCheckpoint } from '../../engine/checkpoint/index';
 import { decodeEvents } from '../../engine/detect/events';
 import { detectFile, selectClasses } from '../../engine/detect/pipeline';
 import { scoreAudioFiles } from '../../engine/detect/scoreSet';
+import { workerEntry } from '../../engine/detect/parallel';
 import { readGroundTruthTsv } from '../../engine/detect/groundTruth';
 import { evaluate, evaluateFiles } from '../../engine/eval/index';
 import { createModel, parseModelName } from '../../engine/models/index';
@@ -20,6 +21,8 @@ describe('detection pipeline (sed detect)', function () {
   let dir: string;
   let ckptDir: string;
   before(async () => {
+    // --jobs > 1 runs worker threads on the engine bundle.
+    if (!workerEntry()) spawnSync(process.execPath, ['esbuild.config.mjs'], { cwd: REPO_ROOT, stdio: 'inherit' });
     await initBackend('wasm');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sed-detect-'));
     ckptDir = path.join(dir, 'ckpt');
@@ -63,16 +66,21 @@ describe('detection pipeline (sed detect)', function () {
     ckpt.model.dispose();
   });
 
-  it('CLI: writes DCASE TSV, reports and skips a broken file while the others finish', function () {
+  it('CLI: writes DCASE TSV, reports and skips a broken file while the others finish; 2 worker threads give the same table', function () {
     const broken = path.join(SHARED_DIR, 'data', 'formats', 'broken_text_file.wav');
-    const good = path.join(SAMPLES, 'keyboard009.wav');
-    const out = path.join(dir, 'events.tsv');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'engine', 'main.ts'), 'detect', good, broken, '--model', ckptDir, '--threshold', '0.5', '--out', out, '--no-progress'], { encoding: 'utf8', env: { ...process.env, SED_BACKEND: 'wasm' } });
-    assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, /broken_text_file\.wav/);
-    const lines = fs.readFileSync(out, 'utf8').trim().split('\n');
+    const good = [path.join(SAMPLES, 'keyboard009.wav'), path.join(SAMPLES, 'clearthroat024.wav')];
+    const run = (jobs: string) => {
+      const out = path.join(dir, `events-j${jobs}.tsv`);
+      const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'engine', 'main.ts'), 'detect', good[0], broken, good[1], '--model', ckptDir, '--threshold', '0.5', '--out', out, '--no-progress', '--jobs', jobs], { encoding: 'utf8', env: { ...process.env, SED_BACKEND: 'wasm' } });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /skipped .*broken_text_file\.wav/);
+      return fs.readFileSync(out, 'utf8');
+    };
+    const sequential = run('1');
+    const lines = sequential.trim().split('\n');
     assert.equal(lines[0], 'filename\tonset\toffset\tevent_label');
-    for (const l of lines.slice(1)) assert.match(l, /^keyboard009\.wav\t[\d.]+\t[\d.]+\t\w+$/);
+    for (const l of lines.slice(1)) assert.match(l, /^(keyboard009|clearthroat024)\.wav\t[\d.]+\t[\d.]+\t\w+$/);
+    assert.equal(run('2'), sequential);
   });
 
   it('CLI: unknown model and unknown format are clear errors', function () {

@@ -5,8 +5,11 @@ import type { Command } from 'commander';
 import { initBackend } from '../../backend/select';
 import { collectAudioFiles } from '../../detect/audioFiles';
 import { EXPORT_FORMATS, formatAudacityLabels, formatDcaseTsv, formatEventsJson, writeScoresForAudio, type ExportFormat, type FileEvents } from '../../detect/exports';
-import { loadModel } from '../../detect/modelStore';
-import { detectFile, type DetectResult } from '../../detect/pipeline';
+import * as os from 'node:os';
+import { readCheckpointConfig } from '../../checkpoint/index';
+import { loadModel, resolveModelDir } from '../../detect/modelStore';
+import { detectFilesParallel, workerEntry } from '../../detect/parallel';
+import { detectFile, selectClasses, type DetectResult } from '../../detect/pipeline';
 import { writeFileAtomic } from '../../io/atomicWrite';
 
 interface DetectCliOptions {
@@ -16,7 +19,14 @@ interface DetectCliOptions {
   classes?: string;
   format: string;
   out?: string;
+  jobs?: string;
   progress: boolean;
+}
+
+/** CPU backends run one thread each: one worker per core (up to one per file); GPU backends share one device. */
+function defaultJobs(backend: string, files: number): number {
+  if (!workerEntry()) return 1;
+  return backend === 'wasm' || backend === 'cpu' ? Math.max(1, Math.min(files, os.availableParallelism())) : 1;
 }
 
 function parseThresholds(values: string[] | undefined): number[] | undefined {
@@ -76,6 +86,7 @@ export function register(program: Command): void {
     .option('--classes <names>', 'comma-separated subset of class names to report')
     .option('-f, --format <format>', `output format: ${EXPORT_FORMATS.join(', ')}`, 'tsv')
     .option('-o, --out <path>', 'output file (tsv, json, audacity for one file) or folder (scores, audacity for several files)')
+    .option('-j, --jobs <n>', 'worker threads, each with its own backend and model (default: one per core on wasm/cpu, 1 on GPU backends)')
     .option('--no-progress', 'no progress bar on stderr')
     .action(async (inputs: string[], opts: DetectCliOptions) => {
       const format = parseFormat(opts.format);
@@ -86,26 +97,31 @@ export function register(program: Command): void {
       const files = collectAudioFiles(inputs);
       if (!files.length) throw new Error(`no audio files found in ${inputs.join(', ')}`);
       const backend = await initBackend(process.env.SED_BACKEND || 'auto');
-      const ckpt = loadModel(opts.model);
-      const bar = opts.progress ? new SingleBar({ format: 'detect |{bar}| {value}/{total} files | ETA {eta_formatted} | {file}', stream: process.stderr }, Presets.shades_classic) : undefined;
-      process.stderr.write(`model: ${ckpt.meta.model} (${ckpt.classes.length} classes) on ${backend.backend}\n`);
-      bar?.start(files.length, 0, { file: '' });
-      const results: DetectResult[] = [];
-      const failures: string[] = [];
-      for (const file of files) {
-        bar?.update({ file: path.basename(file) });
-        try {
-          results.push(await detectFile(file, ckpt, { thresholds, medianWindow, classes }));
-        } catch (err) {
-          const message = (err as Error).message;
-          failures.push(message.includes(file) ? message : `${file}: ${message}`);
-          if (classes && /Unknown class/.test(message)) throw err; // same for every file
+      const jobs = opts.jobs === undefined ? defaultJobs(backend.backend, files.length) : Number(opts.jobs);
+      if (!(Number.isInteger(jobs) && jobs >= 1)) throw new Error(`--jobs: '${opts.jobs}' is not a positive whole number`);
+      const modelDir = resolveModelDir(opts.model);
+      const config = readCheckpointConfig(modelDir);
+      selectClasses(config.classes, classes); // unknown names fail here, once, listing the valid ones
+      const bar = opts.progress ? new SingleBar({ format: 'detect |{bar}| {value}/{total} files | ETA {eta_formatted}', stream: process.stderr }, Presets.shades_classic) : undefined;
+      process.stderr.write(`model: ${config.model} (${config.classes.length} classes) on ${backend.backend}${jobs > 1 ? `, ${jobs} worker threads` : ''}\n`);
+      bar?.start(files.length, 0);
+      const detectOptions = { thresholds, medianWindow, classes };
+      let outcomes: Array<DetectResult | Error>;
+      if (jobs > 1) {
+        outcomes = await detectFilesParallel(files, modelDir, backend.backend, detectOptions, jobs, () => bar?.increment());
+      } else {
+        const ckpt = loadModel(modelDir);
+        outcomes = [];
+        for (const file of files) {
+          outcomes.push(await detectFile(file, ckpt, detectOptions).catch((err: Error) => err));
+          bar?.increment();
         }
-        bar?.increment();
       }
       bar?.stop();
+      const results = outcomes.filter((o): o is DetectResult => !(o instanceof Error));
+      const failures = outcomes.flatMap((o, i) => (o instanceof Error ? [o.message.includes(files[i]) ? o.message : `${files[i]}: ${o.message}`] : []));
       for (const f of failures) process.stderr.write(`sed detect: skipped ${f}\n`);
-      if (results.length) writeOutputs(results, format, opts.out, ckpt.meta.model);
+      if (results.length) writeOutputs(results, format, opts.out, config.model);
       if (failures.length) {
         process.stderr.write(`sed detect: ${failures.length} of ${files.length} files failed\n`);
         process.exitCode = 1;
