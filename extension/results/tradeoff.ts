@@ -4,16 +4,9 @@
  * sweep files, and the markdown table shown beside the chart.
  */
 import type { ProfileRow } from '../../engine/protocol/protocol';
+import type { TradeoffRow } from '../../renderers/lib/tradeoffData';
 
-export interface TradeoffRow {
-  model: string;
-  seq: string;
-  params?: number;
-  macs?: number;
-  /** 10 s clips per second. */
-  throughput?: number;
-  psds1?: number;
-}
+export type { TradeoffRow };
 
 export interface TradeoffChart {
   title?: string;
