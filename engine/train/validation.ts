@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { medianFilter } from '../detect/medianFilter';
 import { computePsds, PSDS1 } from '../eval/psds';
-import { prepareEvaluation, selectClasses, type GroundTruth, type ScoreSet, type ScoreTable } from '../eval/scores';
+import { mergeConnectedEvents, prepareEvaluation, selectClasses, type GroundTruth, type ScoreSet, type ScoreTable } from '../eval/scores';
 import type { SedModel } from '../models/types';
 import type { AudioCache } from './cache';
 import type { LabelledSet } from './data';
@@ -102,7 +102,9 @@ export function psds1Of(scores: ScoreSet, set: LabelledSet): ValidationResult {
   if (keep.length === 0) throw new Error(`validation labels ${path.basename(set.audioDir)}: no events of any trained class`);
   const kept = new Set(keep);
   for (const [id, events] of gt) gt.set(id, events.filter((e) => kept.has(e.label)));
-  const prep = prepareEvaluation(selectClasses(scores, keep), gt, durations);
+  // PSDS rejects overlapping same-class GT events; strong labels of mixed soundscapes have them (two drawer
+  // events overlapping in validation_0025), so they are merged into one event first.
+  const prep = prepareEvaluation(selectClasses(scores, keep), mergeConnectedEvents(gt), durations);
   const r = computePsds(prep, PSDS1);
   return { psds1Macro: r.macroPsdsAlphaSt0, psds1: r.psds, perClass: r.perClassPsds };
 }

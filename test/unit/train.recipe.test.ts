@@ -217,3 +217,27 @@ describe('train recipe', () => {
     assert.throws(() => readPseudoLabels(dir, 'y.flac', ['a']), /y\.flac\.safetensors not found/);
   });
 });
+
+describe('validation PSDS1 with overlapping same-class labels', () => {
+  it('merges connected GT events instead of failing (validation_0025 has two overlapping drawer events)', async () => {
+    const { psds1Of } = await import('../../engine/train/validation');
+    const frames = 250;
+    const timestamps = Float64Array.from({ length: frames + 1 }, (_, i) => i * 0.04);
+    const scores = new Float64Array(frames * 2);
+    for (let t = 17; t < 56; t++) scores[t * 2] = 0.9; // drawer active 0.68–2.24 s
+    const set = {
+      classes: ['drawer', 'knock'],
+      segments: [],
+      labels: new Map([['clip.wav', [
+        { onset: 0.699, offset: 2.009, label: 'drawer' },
+        { onset: 1.355, offset: 2.235, label: 'drawer' },
+        { onset: 5, offset: 6, label: 'knock' },
+      ]]]),
+      durations: new Map([['clip.wav', 10]]),
+      audioDir: '/nonexistent',
+    };
+    const r = psds1Of({ classes: ['drawer', 'knock'], files: new Map([['clip', { timestamps, scores }]]) }, set);
+    assert.ok(r.perClass.drawer > 0.5, `drawer PSDS ${r.perClass.drawer}`);
+    assert.equal(r.perClass.knock, 0);
+  });
+});
