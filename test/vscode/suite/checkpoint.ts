@@ -3,6 +3,7 @@
  * checkpoint folder with deterministic pseudo-random weights written through the engine's checkpoint
  * API (its events are meaningless, so the tests then check their form, not their labels).
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AUDIOSET_STRONG_CLASSES, weightShapes, writeCheckpoint } from '../../../engine/checkpoint/index';
 import type { HostTensor } from '../../../engine/io/safetensors';
@@ -13,7 +14,13 @@ import type { SedEngine } from '../../../extension/engine';
 export interface TestModel {
   model: string;
   bundled: boolean;
+  numClasses: number;
+  /** Validation PSDS1 recorded in the checkpoint (`metrics.psds1Macro`), when it has one. */
+  validationPsds1?: number;
 }
+
+/** Below this validation PSDS1 a model's labels are not expected to be right (see the model card). */
+export const USEFUL_PSDS1 = 0.3;
 
 /** Park–Miller generator: the same weights on every run. */
 function rng(seed: number): () => number {
@@ -42,10 +49,13 @@ export async function testModel(engine: SedEngine, scratch: string): Promise<Tes
   try {
     const { models } = await engine.request(ListModelsRequest, {});
     const bundled = models.find((m) => m.source === 'bundled');
-    if (bundled) return { model: bundled.id, bundled: true };
+    if (bundled) {
+      const config = JSON.parse(fs.readFileSync(path.join(bundled.path, 'config.json'), 'utf8')) as { metrics?: { psds1Macro?: number } };
+      return { model: bundled.id, bundled: true, numClasses: bundled.numClasses, validationPsds1: config.metrics?.psds1Macro };
+    }
   } catch (err) {
     // Until the default model ships, the engine's model listing can fail; detection by path still works.
     console.log(`      listModels failed (${(err as Error).message}); using a pseudo-random checkpoint`);
   }
-  return { model: writeRandomCheckpoint(path.join(scratch, 'random-fmn04')), bundled: false };
+  return { model: writeRandomCheckpoint(path.join(scratch, 'random-fmn04')), bundled: false, numClasses: AUDIOSET_STRONG_CLASSES.length };
 }
