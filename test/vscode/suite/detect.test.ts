@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DetectOutcome } from '../../../extension/commands/detect';
+import { parseSafetensors } from '../../../engine/io/safetensorsFormat';
 import { allItems, api, childProcesses, outputText, sharedDir, waitFor, workspaceDir } from './helpers';
 import { browserAvailable, waitForFrames } from './browser';
 import { testModel, USEFUL_PSDS1, type TestModel } from './checkpoint';
@@ -97,9 +98,14 @@ suite('detect', () => {
     assert.strictEqual(e.success, true, `outputs: ${items.map((i) => `${i.mime}: ${outputText(i).slice(0, 300)}`)}`);
     const mimes = items.map((i) => i.mime);
     assert.ok(mimes.includes('application/vnd.sed-studio.spectrogram') && mimes.includes('application/vnd.sed-studio.event-roll'), `outputs: ${mimes}`);
-    // Binary payloads arrive as files from the engine: their bytes must reach the notebook.
-    for (const item of items.filter((i) => i.mime.startsWith('application/vnd.sed-studio.'))) {
-      assert.ok(item.data.length > 1000, `${item.mime}: only ${item.data.length} bytes`);
+    // Binary payloads arrive as files from the engine: their bytes must reach the notebook whole — a valid
+    // safetensors blob holding at least one byte per frame and class (spectrogram: per frame and mel bin).
+    const { frames, classes } = outcome.result;
+    for (const item of items.filter((i) => i.mime === 'application/vnd.sed-studio.spectrogram' || i.mime === 'application/vnd.sed-studio.event-roll')) {
+      const { tensors } = parseSafetensors(item.data, item.mime);
+      const bytes = [...tensors.values()].reduce((n, t) => n + t.data.byteLength, 0);
+      const rows = item.mime.endsWith('event-roll') ? classes.length : 128;
+      assert.ok(bytes >= frames * rows, `${item.mime}: ${bytes} tensor bytes for ${frames} frames × ${rows} rows`);
     }
   });
 
