@@ -4,6 +4,7 @@
  * storages) + optional `<root>/byteorder`. Strided views are gathered into contiguous C-order arrays;
  * floating tensors (f16, bf16, f32, f64) come back as F32, integers keep their width.
  */
+import { halfToFloat } from '../io/safetensorsFormat';
 import * as fs from 'node:fs';
 import { unzipSync } from 'fflate';
 import type { HostTensor } from '../io/safetensors';
@@ -17,15 +18,6 @@ const ELEMENT_BYTES: Record<TorchDtype, number> = {
 export interface TorchStateDict {
   tensors: Map<string, HostTensor>;
   sourceDtypes: Map<string, TorchDtype>;
-}
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
 /** Decodes a whole storage into a typed array (little-endian, aligned copy). */

@@ -21,7 +21,8 @@ export interface SafetensorsFile {
 
 const BYTES: Record<SafetensorsDtype, number> = { F32: 4, F64: 8, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 
-function halfToFloat(h: number): number {
+/** IEEE 754 half-precision bits → number (also used for PyTorch float16 storages). */
+export function halfToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
   const f = h & 0x3ff;
