@@ -3,12 +3,12 @@
  * parity of every parity fixture on the active backend (webgpu), inference throughput (model only and
  * with the frontend) and training throughput (forward + backward + Adam) at batch 64, each against the
  * reference's H200 figures (anchors). Writes JSON to $OUT/gpu.json (or ./gpu.json).
- * Usage: node entry.js [--parity <dir>] [--models a,b] [--train a,b] [--batch 64] [--backend webgpu]
+ * Usage: node entry.js [--profile a,b] [--parity <dir>] [--models a,b] [--train a,b] [--batch 64] [--backend webgpu]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '../../engine/train/gradients';
 import { initBackend } from '../../engine/backend/select';
 import { computeMel } from '../../engine/frontend/mel';
 import { readSafetensors, type HostTensor } from '../../engine/io/safetensors';
@@ -17,6 +17,7 @@ import { bceWithLogits } from '../../engine/train/loss';
 import { baseLearningRates, GroupedAdam } from '../../engine/train/optimizer';
 import { AudioCache } from '../../engine/train/cache';
 import { defaultDecode } from '../../engine/train/data';
+import { profileModels } from './profile';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -140,8 +141,12 @@ async function main() {
   if (cacheDir) return fillCache(cacheDir);
   const backend = await initBackend(arg('backend', 'webgpu'));
   console.log(JSON.stringify(backend));
+  const submitBatch = arg('submit-batch', '');
+  if (submitBatch) tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', Number(submitBatch));
   const batch = Number(arg('batch', '64'));
   const result: Record<string, unknown> = { date: new Date().toISOString(), backend };
+  const profile = arg('profile', '').split(',').filter(Boolean);
+  if (profile.length) result.profile = await profileModels(profile, batch);
   const parityDir = arg('parity', '');
   if (parityDir) result.parity = await parity(parityDir);
   const models = arg('models', 'fmn04,fmn10,fmn10+tf:256,fmn10+hybrid:128,fmn10+gru:256,fmn04+hybrid:104').split(',').filter(Boolean);

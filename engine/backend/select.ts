@@ -76,8 +76,11 @@ async function tryWebgpu(allowSoftware: boolean): Promise<string> {
   Object.assign(globalThis, webgpu.globals);
   // SED_WEBGPU_BACKEND=opengles selects Dawn's OpenGL ES path (Mesa llvmpipe on GPU-less machines),
   // which only offers WebGPU's compatibility feature level.
+  // SED_DAWN_FLAGS passes extra Dawn flags (comma-separated), e.g. `enable-dawn-features=allow_unsafe_apis`
+  // for GPU timestamp queries when profiling.
   const dawnBackend = process.env.SED_WEBGPU_BACKEND;
-  const gpu = webgpu.create(dawnBackend ? [`backend=${dawnBackend}`] : []);
+  const dawnFlags = (process.env.SED_DAWN_FLAGS ?? '').split(',').filter(Boolean);
+  const gpu = webgpu.create([...(dawnBackend ? [`backend=${dawnBackend}`] : []), ...dawnFlags]);
   const requestAdapter = gpu.requestAdapter.bind(gpu);
   const adapterOptions = dawnBackend === 'opengles' || dawnBackend === 'opengl' ? { featureLevel: 'compatibility' } : {};
   const adapter = await requestAdapter(adapterOptions as GPURequestAdapterOptions);
@@ -92,6 +95,7 @@ async function tryWebgpu(allowSoftware: boolean): Promise<string> {
   if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs could not initialise the webgpu backend on this adapter');
   const { registerWebgpuGradientKernels } = await import('./webgpuKernels');
   registerWebgpuGradientKernels();
+  await (await import('./dropoutMask')).registerWebgpuDropoutMask();
   return `WebGPU: ${[info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter'}`;
 }
 

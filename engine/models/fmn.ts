@@ -159,12 +159,39 @@ function convBn(p: ParamGetter, convKey: string, bnPrefix: string, x: tf.Tensor4
     return o.act === 'hardswish' ? hardswish(y) : y;
   }
   const y = o.depthwise ? tf.depthwiseConv2d(x, w, o.strides, pad) : tf.conv2d(x, w, o.strides, pad);
-  const { mean, variance } = tf.moments(y, [0, 1, 2]);
-  const n = y.shape[0] * y.shape[1] * y.shape[2];
-  // PyTorch normalises with the biased variance and tracks the unbiased one.
-  ctx.bnStats.set(bnPrefix, { mean: tf.keep(mean.clone()) as tf.Tensor1D, variance: tf.keep(tf.mul(variance, n / Math.max(n - 1, 1))) as tf.Tensor1D });
-  const yn = tf.add(tf.mul(tf.mul(tf.sub(y, mean), tf.rsqrt(tf.add(variance, BN_EPS))), gamma), beta) as tf.Tensor4D;
+  const yn = batchNormTrain(y, gamma as tf.Tensor1D, beta as tf.Tensor1D, (mean, variance) => ctx.bnStats.set(bnPrefix, { mean, variance }));
   return applyAct(yn, o.act);
+}
+
+/**
+ * Training-mode BatchNorm over [B, H, W, C] with batch statistics, as one differentiable op with the
+ * closed-form backward (dβ = Σdy, dγ = Σdy·x̂, dx = γ/σ·(dy − (dβ + x̂·dγ)/N)): autodiff through
+ * moments costs several times the kernels, and on the GPU kernel dispatch, not arithmetic, bounds a
+ * training step. `record` receives the batch mean and the unbiased variance (kept; PyTorch normalises
+ * with the biased variance and tracks the unbiased one).
+ */
+export function batchNormTrain(y: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, record: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void): tf.Tensor4D {
+  const n = y.shape[0] * y.shape[1] * y.shape[2];
+  const op = tf.customGrad(((yIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    const mean = tf.mean(yIn, [0, 1, 2]);
+    const centered = tf.sub(yIn, mean);
+    const variance = tf.mean(tf.square(centered), [0, 1, 2]);
+    const invStd = tf.rsqrt(tf.add(variance, BN_EPS));
+    const xHat = tf.mul(centered, invStd);
+    record(tf.keep(mean) as tf.Tensor1D, tf.keep(tf.mul(variance, n / Math.max(n - 1, 1))) as tf.Tensor1D);
+    save([xHat, invStd, g]);
+    return {
+      value: tf.add(tf.mul(xHat, g), b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh, inv, gs] = saved;
+        const dBeta = tf.sum(dy, [0, 1, 2]);
+        const dGamma = tf.sum(tf.mul(dy, xh), [0, 1, 2]);
+        const dx = tf.mul(tf.sub(dy, tf.add(tf.mul(xh, tf.div(dGamma, n)), tf.div(dBeta, n))), tf.mul(gs, inv));
+        return [dx, dGamma, dBeta];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(y, gamma, beta) as tf.Tensor4D;
 }
 
 function squeezeExcite(p: ParamGetter, prefix: string, x: tf.Tensor4D): tf.Tensor4D {

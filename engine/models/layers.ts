@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamGetter, ParamSpec } from './params';
 import { torchDefaultBound } from './init';
+import { dropoutMask } from '../backend/dropoutMask';
 
 /** Per-forward context: training flag, dropout, and BatchNorm batch statistics for the running-stat update. */
 export interface ForwardContext {
@@ -53,7 +54,7 @@ export function stage<T extends tf.Tensor>(ctx: ForwardContext, prev: tf.Tensor,
 }
 
 export function dropout<T extends tf.Tensor>(x: T, rate: number, ctx: ForwardContext): T {
-  return ctx.training && rate > 0 ? (tf.dropout(x, rate) as T) : x;
+  return ctx.training && rate > 0 ? (tf.mul(x, dropoutMask(x.shape, rate)) as T) : x;
 }
 
 /** x [..., in] @ W [in, out] (+ b): flattened to 2-D so one (fused) matmul does it. */

@@ -5,7 +5,7 @@
  * after every step.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import './gradients';
 import type { EngineSedModel } from '../models/index';
 import type { SedModel } from '../models/types';
 import { drawMixup, drawShifts, jitteredBand, mixBatch, mixTargets, rollTargets, shiftMel, targetShift, waveMix, type AugmentConfig, type Example, type MixupDraw } from './augment';

@@ -1,0 +1,95 @@
+/**
+ * The webgpu backend end to end on whatever adapter Dawn finds — on CI machines without a GPU that is
+ * Mesa's software OpenGL ES (llvmpipe), so this checks correctness, not speed: a parity fixture, the
+ * on-device dropout mask, and a training step's gradients (custom BatchNorm backward, Sum/Mean
+ * gradients, filter-gradient kernels) against the cpu backend.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '../../engine/train/gradients';
+import { initBackend } from '../../engine/backend/select';
+import { dropoutMask } from '../../engine/backend/dropoutMask';
+import { readSafetensors, type HostTensor } from '../../engine/io/safetensors';
+import { configFromParityMetadata, createModel, parseModelName, type EngineSedModel } from '../../engine/models/index';
+import { bceWithLogits } from '../../engine/train/loss';
+
+const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/parity');
+
+function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** Gradients of every trainable parameter of a small HYBRID model (no dropout) for one batch, as host arrays. */
+async function trainingGrads(): Promise<Map<string, Float32Array>> {
+  const config = parseModelName('fmn04+hybrid:16', 5);
+  const model = createModel(config, { seed: 7 }) as EngineSedModel;
+  const mel = tf.randomNormal([2, 128, 64, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const target = tf.cast(tf.greater(tf.randomUniform([2, 16, 5], 0, 1, 'float32', 4), 0.7), 'float32');
+  const vars = model.trainable.map((n) => model.params.get(n)!);
+  const { value, grads } = tf.variableGrads(() => bceWithLogits(model.forward(mel, { training: true }).strongLogits, target), vars);
+  const out = new Map<string, Float32Array>();
+  // Parameters the strong logits do not reach (the weak head) get no gradient.
+  for (const name of model.trainable) {
+    const g = grads[model.params.get(name)!.name];
+    if (g) out.set(name, (await g.data()) as Float32Array);
+  }
+  tf.dispose([value, mel, target, ...Object.values(grads)]);
+  model.dispose();
+  return out;
+}
+
+describe('webgpu backend (software adapter on CI)', function () {
+  this.timeout(300_000);
+  let reference: Map<string, Float32Array>;
+
+  before(async function () {
+    await initBackend('cpu');
+    reference = await trainingGrads();
+    // Without a GPU device node, use Dawn's OpenGL ES path on Mesa (the default Vulkan path rejects lavapipe).
+    if (!fs.existsSync('/dev/dri') && !fs.readdirSync('/dev').some((d) => /^nvidia\d/.test(d))) {
+      process.env.SED_WEBGPU_BACKEND ??= 'opengles';
+      process.env.EGL_PLATFORM ??= 'surfaceless';
+    }
+    const info = await initBackend('webgpu');
+    assert.equal(info.backend, 'webgpu');
+  });
+
+  after(async () => {
+    await initBackend('wasm');
+  });
+
+  it('runs the fmn04 parity fixture within 1e-3', async () => {
+    const weights = readSafetensors(path.join(FIXTURES, 'fmn04_tf64.weights.safetensors'));
+    const io = readSafetensors(path.join(FIXTURES, 'fmn04_tf64.io.safetensors')).tensors;
+    const model = createModel(configFromParityMetadata(weights.metadata), { weights: weights.tensors });
+    const m = io.get('input.mel') as HostTensor;
+    const out = model.forward(tf.tensor4d(m.data as Float32Array, [m.shape[0], 128, m.shape[3], 1]), { training: false });
+    assert.ok(maxAbs(await out.strongLogits.data(), io.get('output.strong_logits')!.data as Float32Array) < 1e-3);
+    tf.dispose(Object.values(out));
+    model.dispose();
+  });
+
+  it('draws dropout masks on the device: values 0 or 1/(1−rate), drop fraction ≈ rate, new draws each call', async () => {
+    assert.ok(tf.getKernel('SedDropoutMask', 'webgpu'), 'the webgpu mask kernel is registered');
+    const a = await dropoutMask([64, 1000], 0.2).data();
+    const b = await dropoutMask([64, 1000], 0.2).data();
+    const dropped = a.filter((v) => v === 0).length / a.length;
+    assert.ok(a.every((v) => v === 0 || Math.abs(v - 1.25) < 1e-6));
+    assert.ok(Math.abs(dropped - 0.2) < 0.01, `dropped ${dropped}`);
+    assert.ok(maxAbs(a, b) > 0, 'two draws differ');
+  });
+
+  it('computes the same training gradients as the cpu backend', async () => {
+    const grads = await trainingGrads();
+    assert.equal(grads.size, reference.size);
+    for (const [name, g] of grads) {
+      const ref = reference.get(name)!;
+      const scale = Math.max(1e-3, ...Array.from(ref, Math.abs));
+      assert.ok(maxAbs(g, ref) / scale < 2e-3, `${name}: max |Δ| ${maxAbs(g, ref)} (scale ${scale})`);
+    }
+  });
+});
