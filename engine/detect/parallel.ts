@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { initBackend } from '../backend/select';
-import { loadModel } from './modelStore';
+import { OnnxChunkScorer } from '../onnx/select';
+import { loadModel, resolveModelDir } from './modelStore';
 import { detectFile, type DetectOptions, type DetectResult } from './pipeline';
 
 export type ParallelDetectOptions = Pick<DetectOptions, 'thresholds' | 'medianWindow' | 'classes'>;
@@ -19,6 +20,8 @@ interface WorkerTask {
   modelSpec?: string;
   backend: string;
   options: ParallelDetectOptions;
+  /** Model runtime; onnx runs one onnxruntime thread per worker (the workers already use every core). */
+  runtime: 'onnx' | 'tfjs';
 }
 
 type WorkerMessage =
@@ -44,13 +47,14 @@ export async function detectFilesParallel(
   options: ParallelDetectOptions,
   jobs: number,
   onFileDone?: (index: number, outcome: DetectResult | Error) => void,
+  runtime: 'onnx' | 'tfjs' = 'tfjs',
 ): Promise<Array<DetectResult | Error>> {
   if (!workerEntry()) throw new Error('parallel detection needs the engine bundle: run `npm run build`');
   const outcomes: Array<DetectResult | Error> = new Array(files.length);
   const shares = Array.from({ length: Math.max(1, Math.min(jobs, files.length)) }, (_, w) =>
     files.map((file, index) => ({ index, file })).filter(({ index }) => index % Math.max(1, Math.min(jobs, files.length)) === w));
   await Promise.all(shares.map((share) => new Promise<void>((resolve, reject) => {
-    const task: WorkerTask = { sedDetectWorker: true, files: share, modelSpec, backend, options };
+    const task: WorkerTask = { sedDetectWorker: true, files: share, modelSpec, backend, options, runtime };
     const worker = new Worker(workerEntry()!, { workerData: task });
     worker.on('message', (m: WorkerMessage) => {
       if (m.type === 'fatal') {
@@ -73,15 +77,17 @@ async function runWorker(task: WorkerTask): Promise<void> {
   try {
     await initBackend(task.backend);
     const ckpt = loadModel(task.modelSpec);
+    const scorer = task.runtime === 'onnx' ? await OnnxChunkScorer.create(resolveModelDir(task.modelSpec), { threads: 1 }) : undefined;
     for (const { index, file } of task.files) {
       try {
-        const result = await detectFile(file, ckpt, task.options);
+        const result = await detectFile(file, ckpt, { ...task.options, scorer });
         port.postMessage({ type: 'result', index, result } satisfies WorkerMessage, [result.scores.buffer as ArrayBuffer]);
       } catch (err) {
         port.postMessage({ type: 'error', index, message: (err as Error).message } satisfies WorkerMessage);
       }
     }
     ckpt.model.dispose();
+    await scorer?.dispose();
   } catch (err) {
     port.postMessage({ type: 'fatal', message: (err as Error).message } satisfies WorkerMessage);
   }

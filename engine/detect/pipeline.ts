@@ -23,6 +23,8 @@ export interface DetectOptions {
   classes?: string[];
   /** Chunks per forward pass. */
   batchChunks?: number;
+  /** Runs the model part on another runtime (engine/onnx); default: the checkpoint's tfjs model. */
+  scorer?: ChunkScorer;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
@@ -54,8 +56,26 @@ export function defaultThresholds(ckpt: LoadedCheckpoint): number[] {
   return [...new Set(ckpt.meta.postprocessing.thresholds)].sort((a, b) => a - b);
 }
 
+/** The model part on another runtime: mel data [b,128,T] (our [b,128,T,1]) → strong logits [b·T/4, C]. */
+export interface ChunkScorer {
+  readonly runtime: string;
+  strongLogits(mel: Float32Array, batch: number, frames: number): Promise<Float32Array>;
+}
+
 /** Runs the model over a batch of chunks: [b, chunkSamples] → probabilities [b·250, C]. */
-async function scoreChunks(ckpt: LoadedCheckpoint, chunks: AudioChunk[]): Promise<Float32Array> {
+async function scoreChunks(ckpt: LoadedCheckpoint, chunks: AudioChunk[], scorer?: ChunkScorer): Promise<Float32Array> {
+  if (scorer) {
+    const mel = tf.tidy(() => computeMel(tf.stack(chunks.map((c) => tf.tensor1d(c.samples))) as tf.Tensor2D));
+    let data: Float32Array;
+    try {
+      data = (await mel.data()) as Float32Array;
+    } finally {
+      mel.dispose();
+    }
+    const probs = await scorer.strongLogits(data, chunks.length, mel.shape[2]);
+    for (let i = 0; i < probs.length; i++) probs[i] = 1 / (1 + Math.exp(-probs[i]));
+    return probs;
+  }
   const probs = tf.tidy(() => {
     const wave = tf.stack(chunks.map((c) => tf.tensor1d(c.samples))) as tf.Tensor2D;
     const { strongLogits } = ckpt.model.forward(computeMel(wave), { training: false });
@@ -82,7 +102,7 @@ export async function detectFile(file: string, ckpt: LoadedCheckpoint, opts: Det
   let frameCursor = 0;
   let done = 0;
   const flush = async (batch: AudioChunk[]) => {
-    const probs = await scoreChunks(ckpt, batch);
+    const probs = await scoreChunks(ckpt, batch, opts.scorer);
     for (let row = 0; row < batch.length * framesPerChunk && frameCursor < frames; row++, frameCursor++) {
       for (let j = 0; j < columns.length; j++) raw[frameCursor * columns.length + j] = probs[row * numClasses + columns[j]];
     }

@@ -11,6 +11,8 @@ import { loadModel, resolveModelDir } from '../../detect/modelStore';
 import { detectFilesParallel, workerEntry } from '../../detect/parallel';
 import { detectFile, selectClasses, type DetectResult } from '../../detect/pipeline';
 import { writeFileAtomic } from '../../io/atomicWrite';
+import { cachedOnnxModel } from '../../onnx/cache';
+import { chooseRuntime, OnnxChunkScorer, RUNTIME_NAMES } from '../../onnx/select';
 
 interface DetectCliOptions {
   model?: string;
@@ -20,6 +22,7 @@ interface DetectCliOptions {
   format: string;
   out?: string;
   jobs?: string;
+  runtime?: string;
   progress: boolean;
 }
 
@@ -87,6 +90,7 @@ export function register(program: Command): void {
     .option('-f, --format <format>', `output format: ${EXPORT_FORMATS.join(', ')}`, 'tsv')
     .option('-o, --out <path>', 'output file (tsv, json, audacity for one file) or folder (scores, audacity for several files)')
     .option('-j, --jobs <n>', 'worker threads, each with its own backend and model (default: one per core on wasm/cpu, 1 on GPU backends)')
+    .option('--runtime <name>', `model runtime: ${RUNTIME_NAMES.join(', ')} (auto: onnx = onnxruntime-node on the CPU backends wasm/cpu when it loads, else tfjs; default $SED_RUNTIME or auto)`)
     .option('--no-progress', 'no progress bar on stderr')
     .action(async (inputs: string[], opts: DetectCliOptions) => {
       const format = parseFormat(opts.format);
@@ -102,20 +106,26 @@ export function register(program: Command): void {
       const modelDir = resolveModelDir(opts.model);
       const config = readCheckpointConfig(modelDir);
       selectClasses(config.classes, classes); // unknown names fail here, once, listing the valid ones
+      const runtime = await chooseRuntime(opts.runtime ?? (process.env.SED_RUNTIME || 'auto'), backend.backend);
+      // Export (or find) the ONNX model once here, so worker threads only read the cached file.
+      if (runtime.runtime === 'onnx') cachedOnnxModel(modelDir);
       const bar = opts.progress ? new SingleBar({ format: 'detect |{bar}| {value}/{total} files | ETA {eta_formatted}', stream: process.stderr }, Presets.shades_classic) : undefined;
-      process.stderr.write(`model: ${config.model} (${config.classes.length} classes) on ${backend.backend}${jobs > 1 ? `, ${jobs} worker threads` : ''}\n`);
+      const runtimeText = runtime.runtime === 'onnx' ? `onnxruntime-node ${runtime.version ?? ''} (CPU), frontend on ${backend.backend}` : backend.backend;
+      process.stderr.write(`model: ${config.model} (${config.classes.length} classes) on ${runtimeText}${jobs > 1 ? `, ${jobs} worker threads` : ''}\n`);
       bar?.start(files.length, 0);
       const detectOptions = { thresholds, medianWindow, classes };
       let outcomes: Array<DetectResult | Error>;
       if (jobs > 1) {
-        outcomes = await detectFilesParallel(files, modelDir, backend.backend, detectOptions, jobs, () => bar?.increment());
+        outcomes = await detectFilesParallel(files, modelDir, backend.backend, detectOptions, jobs, () => bar?.increment(), runtime.runtime);
       } else {
         const ckpt = loadModel(modelDir);
+        const scorer = runtime.runtime === 'onnx' ? await OnnxChunkScorer.create(modelDir) : undefined;
         outcomes = [];
         for (const file of files) {
-          outcomes.push(await detectFile(file, ckpt, detectOptions).catch((err: Error) => err));
+          outcomes.push(await detectFile(file, ckpt, { ...detectOptions, scorer }).catch((err: Error) => err));
           bar?.increment();
         }
+        await scorer?.dispose();
       }
       bar?.stop();
       const results = outcomes.filter((o): o is DetectResult => !(o instanceof Error));
