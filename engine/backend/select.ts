@@ -94,8 +94,11 @@ async function tryWebgpu(allowSoftware: boolean): Promise<string> {
   await import('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs could not initialise the webgpu backend on this adapter');
   const { registerWebgpuGradientKernels } = await import('./webgpuKernels');
-  registerWebgpuGradientKernels();
+  await registerWebgpuGradientKernels();
   await (await import('./dropoutMask')).registerWebgpuDropoutMask();
+  // tfjs-webgpu runs an op on the host when its inputs are small host tensors — Tile included, whose
+  // output can be large (a broadcast gradient): it then fills and uploads MBs per op. Keep ops on the GPU.
+  tf.env().set('WEBGPU_CPU_HANDOFF_SIZE_THRESHOLD', 0);
   return `WebGPU: ${[info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter'}`;
 }
 

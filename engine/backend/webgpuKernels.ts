@@ -1,40 +1,121 @@
 /**
- * Filter-gradient kernels for the webgpu backend, written with ops (strided slices + batched matmul,
- * shared with the wasm backend's implementations). tfjs-backend-webgpu 4.22's own
- * `Conv2DBackpropFilter` / `DepthwiseConv2dNativeBackpropFilter` run one GPU thread per filter element,
- * each summing over batch × height × width, which makes training ~100× slower than inference
- * (measured on an H200: fmn04+tf:64 trains at 7 clips/s with them). Opt out with SED_WEBGPU_NATIVE_GRADS=1.
+ * Filter-gradient kernels for the webgpu backend. tfjs-backend-webgpu 4.22's `Conv2DBackpropFilter` /
+ * `DepthwiseConv2dNativeBackpropFilter` run one GPU thread per filter element, each summing over
+ * batch × height × width: on an H200 they took 5.3 s of a 5.9 s fmn04 training step at batch 64
+ * (bench/RESULTS.md). Here the sum is split: thread (s, o) sums rows [s·chunk, (s+1)·chunk) of the
+ * N·OH·OW output positions for filter element o (threads next to each other differ in the output channel,
+ * so reads of dy — and of x for depthwise — are coalesced), and a reduction over s finishes it.
+ * Opt out (tfjs' own kernels) with SED_WEBGPU_NATIVE_GRADS=1.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { conv2dBackpropFilterImpl, depthwiseBackpropFilterImpl, withInputs, type ConvGradAttrs } from './wasmKernels';
+import { withInputs, type ConvGradAttrs } from './wasmKernels';
 
-const KERNELS: tf.KernelConfig[] = [
-  {
-    kernelName: 'Conv2DBackpropFilter',
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const a = attrs as unknown as ConvGradAttrs;
-      return withInputs([inputs.x!, inputs.dy!], backend, (x, dy) => conv2dBackpropFilterImpl(x, dy, a.filterShape!, a.strides, a.pad, a.dimRoundingMode));
-    },
-  },
-  {
-    kernelName: 'DepthwiseConv2dNativeBackpropFilter',
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const a = attrs as unknown as ConvGradAttrs;
-      return withInputs([inputs.x!, inputs.dy!], backend, (x, dy) => depthwiseBackpropFilterImpl(x, dy, a.filterShape!, a.strides, a.pad, a.dimRoundingMode));
-    },
-  },
-];
+/** Cap on threads (split × filter elements) per dispatch; sets the split count for large filters. */
+const MAX_THREADS = 1 << 22;
+/** Rows one thread sums when the cap allows. */
+const TARGET_CHUNK = 512;
+
+interface WebgpuUtil {
+  flatDispatchLayout(shape: number[]): { x: number[] };
+  computeDispatch(layout: { x: number[] }, shape: number[], workgroup: number[]): [number, number, number];
+}
+
+interface WebgpuBackendLike {
+  runWebGPUProgram(program: unknown, inputs: tf.TensorInfo[], dtype: string, uniforms: { type: string; data: number[] }[]): tf.TensorInfo;
+}
+
+/** partial[s, o] over o = ((i·kw + j)·cin + ci)·cout + co (regular) or (i·kw + j)·c + ch (depthwise). */
+class FilterGradProgram {
+  variableNames = ['x', 'dy'];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  uniforms = 'pads : vec2<i32>, strides : vec2<i32>, kw : i32, cout : i32, chunk : i32, filterSize : i32,';
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  size = true;
+
+  constructor(splits: number, filterSize: number, private readonly depthwise: boolean, util: WebgpuUtil) {
+    this.outputShape = [splits, filterSize];
+    this.shaderKey = `sedFilterGrad_${depthwise}`;
+    this.dispatchLayout = util.flatDispatchLayout(this.outputShape);
+    this.dispatch = util.computeDispatch(this.dispatchLayout, this.outputShape, this.workgroupSize);
+  }
+
+  getUserCode(): string {
+    const channels = this.depthwise
+      ? `let co = o % uniforms.cout; let ci = co; let tap = o / uniforms.cout;`
+      : `let co = o % uniforms.cout; let ci = (o / uniforms.cout) % cin; let tap = o / (uniforms.cout * cin);`;
+    return `
+      fn main(index : i32) {
+        if (index >= uniforms.size) { return; }
+        let s = index / uniforms.filterSize;
+        let o = index % uniforms.filterSize;
+        let H = uniforms.xShape[1];
+        let W = uniforms.xShape[2];
+        let cin = uniforms.xShape[3];
+        let OH = uniforms.dyShape[1];
+        let OW = uniforms.dyShape[2];
+        let rows = uniforms.dyShape[0] * OH * OW;
+        ${channels}
+        let fi = tap / uniforms.kw;
+        let fj = tap % uniforms.kw;
+        let r0 = s * uniforms.chunk;
+        let r1 = min(rows, r0 + uniforms.chunk);
+        var n = r0 / (OH * OW);
+        var h = (r0 / OW) % OH;
+        var w = r0 % OW;
+        var acc = 0.0;
+        for (var r = r0; r < r1; r = r + 1) {
+          let xh = h * uniforms.strides.x + fi - uniforms.pads.x;
+          let xw = w * uniforms.strides.y + fj - uniforms.pads.y;
+          if (xh >= 0 && xh < H && xw >= 0 && xw < W) {
+            acc = acc + x[((n * H + xh) * W + xw) * cin + ci] * dy[r * uniforms.cout + co];
+          }
+          w = w + 1;
+          if (w == OW) { w = 0; h = h + 1; if (h == OH) { h = 0; n = n + 1; } }
+        }
+        setOutputAtIndex(index, acc);
+      }
+    `;
+  }
+}
+
+function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, a: ConvGradAttrs, depthwise: boolean, backend: WebgpuBackendLike, util: WebgpuUtil): tf.Tensor {
+  const filterShape = a.filterShape!;
+  const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, a.strides, 1, a.pad, a.dimRoundingMode, depthwise, 'channelsLast');
+  if (depthwise && filterShape[3] !== 1) throw new Error(`DepthwiseConv2dNativeBackpropFilter on webgpu: channel multiplier ${filterShape[3]} is not supported (only 1)`);
+  const filterSize = filterShape.reduce((p, d) => p * d, 1);
+  const rows = dy.shape[0] * dy.shape[1] * dy.shape[2];
+  const splits = Math.max(1, Math.min(Math.ceil(rows / TARGET_CHUNK), Math.floor(MAX_THREADS / filterSize)));
+  const chunk = Math.ceil(rows / splits);
+  const program = new FilterGradProgram(splits, filterSize, depthwise, util);
+  const uniforms = [
+    { type: 'int32', data: [info.padInfo.top, info.padInfo.left] },
+    { type: 'int32', data: [info.strideHeight, info.strideWidth] },
+    { type: 'int32', data: [filterShape[1]] },
+    { type: 'int32', data: [dy.shape[3]] },
+    { type: 'int32', data: [chunk] },
+    { type: 'int32', data: [filterSize] },
+  ];
+  const partial = tf.engine().makeTensorFromTensorInfo(backend.runWebGPUProgram(program, [x, dy], 'float32', uniforms));
+  return tf.reshape(splits === 1 ? partial : tf.sum(partial, 0), filterShape);
+}
 
 let registered = false;
 
-/** Replace webgpu's filter-gradient kernels by the op-based ones (idempotent). */
-export function registerWebgpuGradientKernels(): void {
+/** Replace webgpu's filter-gradient kernels (idempotent). */
+export async function registerWebgpuGradientKernels(): Promise<void> {
   if (registered || process.env.SED_WEBGPU_NATIVE_GRADS === '1') return;
-  for (const k of KERNELS) {
-    if (tf.getKernel(k.kernelName, 'webgpu')) tf.unregisterKernel(k.kernelName, 'webgpu');
-    tf.registerKernel(k);
+  const { webgpu_util: util } = await import('@tensorflow/tfjs-backend-webgpu');
+  for (const [kernelName, depthwise] of [['Conv2DBackpropFilter', false], ['DepthwiseConv2dNativeBackpropFilter', true]] as const) {
+    if (tf.getKernel(kernelName, 'webgpu')) tf.unregisterKernel(kernelName, 'webgpu');
+    tf.registerKernel({
+      kernelName,
+      backendName: 'webgpu',
+      kernelFunc: ({ inputs, backend, attrs }) =>
+        withInputs([inputs.x!, inputs.dy!], backend, (x, dy) => filterGrad(x, dy, attrs as unknown as ConvGradAttrs, depthwise, backend as unknown as WebgpuBackendLike, util as unknown as WebgpuUtil)),
+    });
   }
   registered = true;
 }

@@ -42,13 +42,27 @@ async function trainingGrads(): Promise<Map<string, Float32Array>> {
   return out;
 }
 
+/** Filter gradients of a strided, padded 3×3 conv and a 5×5 depthwise conv on odd shapes. */
+async function filterGrads(): Promise<Float32Array[]> {
+  const x = tf.randomNormal([3, 17, 23, 6], 0, 1, 'float32', 11) as tf.Tensor4D;
+  const w = tf.randomNormal([3, 3, 6, 5], 0, 1, 'float32', 12) as tf.Tensor4D;
+  const wd = tf.randomNormal([5, 5, 6, 1], 0, 1, 'float32', 13) as tf.Tensor4D;
+  const gConv = tf.grad((f: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x, f as tf.Tensor4D, 2, [[0, 0], [1, 1], [1, 1], [0, 0]]))))(w);
+  const gDepth = tf.grad((f: tf.Tensor) => tf.sum(tf.square(tf.depthwiseConv2d(x, f as tf.Tensor4D, [2, 1], 'same'))))(wd);
+  const out = [(await gConv.data()) as Float32Array, (await gDepth.data()) as Float32Array];
+  tf.dispose([x, w, wd, gConv, gDepth]);
+  return out;
+}
+
 describe('webgpu backend (software adapter on CI)', function () {
   this.timeout(300_000);
   let reference: Map<string, Float32Array>;
+  let referenceFilterGrads: Float32Array[];
 
   before(async function () {
     await initBackend('cpu');
     reference = await trainingGrads();
+    referenceFilterGrads = await filterGrads();
     // Without a GPU device node, use Dawn's OpenGL ES path on Mesa (the default Vulkan path rejects lavapipe).
     if (!fs.existsSync('/dev/dri') && !fs.readdirSync('/dev').some((d) => /^nvidia\d/.test(d))) {
       process.env.SED_WEBGPU_BACKEND ??= 'opengles';
@@ -81,6 +95,14 @@ describe('webgpu backend (software adapter on CI)', function () {
     assert.ok(a.every((v) => v === 0 || Math.abs(v - 1.25) < 1e-6));
     assert.ok(Math.abs(dropped - 0.2) < 0.01, `dropped ${dropped}`);
     assert.ok(maxAbs(a, b) > 0, 'two draws differ');
+  });
+
+  it('computes conv and depthwise filter gradients (strided, padded, odd sizes) as the cpu backend', async () => {
+    const grads = await filterGrads();
+    grads.forEach((g, i) => {
+      const scale = Math.max(...Array.from(referenceFilterGrads[i], Math.abs));
+      assert.ok(maxAbs(g, referenceFilterGrads[i]) / scale < 1e-5, `${i}: ${maxAbs(g, referenceFilterGrads[i])}`);
+    });
   });
 
   it('computes the same training gradients as the cpu backend', async () => {
