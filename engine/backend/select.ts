@@ -98,7 +98,7 @@ async function tryWebgpu(allowSoftware: boolean): Promise<string> {
   await (await import('./dropoutMask')).registerWebgpuDropoutMask();
   // tfjs-webgpu runs an op on the host when its inputs are small host tensors — Tile included, whose
   // output can be large (a broadcast gradient): it then fills and uploads MBs per op. Keep ops on the GPU.
-  tf.env().set('WEBGPU_CPU_HANDOFF_SIZE_THRESHOLD', 0);
+  tf.env().set('WEBGPU_CPU_FORWARD', false);
   return `WebGPU: ${[info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter'}`;
 }
 

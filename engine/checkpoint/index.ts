@@ -159,7 +159,15 @@ function replaceFolder(tmp: string, target: string, stamp: string): void {
   fs.rmSync(old, { recursive: true, force: true });
 }
 
-/** Saves a model as a checkpoint folder `<dir>/{model.safetensors, config.json}`. */
+/**
+ * Reads every weight back to the host ahead of a save. Backends without synchronous read-back (webgpu in
+ * Node: tfjs-webgpu's `dataSync` needs OffscreenCanvas) keep the values then, so `saveCheckpoint` works.
+ */
+export async function fetchWeights(model: EngineSedModel): Promise<void> {
+  await Promise.all([...model.params.values()].map((v) => v.data()));
+}
+
+/** Saves a model as a checkpoint folder `<dir>/{model.safetensors, config.json}` (on webgpu, after `fetchWeights`). */
 export function saveCheckpoint(dir: string, model: EngineSedModel, meta: CheckpointMeta): CheckpointConfig {
   if (meta.classes.length !== model.config.numClasses) {
     throw new Error(`${dir}: ${meta.classes.length} class names given for a model with ${model.config.numClasses} outputs`);

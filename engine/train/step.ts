@@ -203,7 +203,7 @@ export async function batchStep(ctx: StepContext, b: HostBatch, acc: GradAccumul
       tf.tidy(() => {
         (ctx.model as Partial<EngineSedModel>).applyBatchNormUpdate?.();
       });
-      const v = loss.dataSync()[0];
+      const v = (await loss.data())[0]; // async: webgpu in Node has no synchronous read-back
       loss.dispose();
       if (!Number.isFinite(v)) throw new Error(`training loss became ${v} (learning rate too high, or bad input audio)`);
       lossSum += v * n;

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadCheckpoint, saveCheckpoint } from '../checkpoint/index';
+import { fetchWeights, loadCheckpoint, saveCheckpoint } from '../checkpoint/index';
 import { writeFileAtomic } from '../io/atomicWrite';
 import type { SedModel } from '../models/types';
 import { REFERENCE_AUGMENT, type AugmentConfig } from './augment';
@@ -229,6 +229,7 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
   const bestDir = path.join(o.outDir, 'best');
   const saveAll = async () => {
     await saveResumeState(o.outDir, model, optimizer, { ...pos, optimizerStep: optimizer.step });
+    await fetchWeights(model);
     saveCheckpoint(lastDir, model, meta(pos.history.length ? { ...pos.history[pos.history.length - 1] } : undefined));
     writeFileAtomic(path.join(o.outDir, 'history.json'), JSON.stringify({ model: model.config.name, classes, recipe: fingerprint, history: pos.history, best: pos.bestEpoch === null ? null : { epoch: pos.bestEpoch, psds1Macro: pos.bestScore } }, null, 1) + '\n');
   };
@@ -300,6 +301,7 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
       if (val && (pos.bestScore === null || val.psds1Macro > pos.bestScore)) {
         pos.bestScore = val.psds1Macro;
         pos.bestEpoch = record.epoch;
+        await fetchWeights(model);
         saveCheckpoint(bestDir, model, meta({ psds1Macro: val.psds1Macro, psds1: val.psds1, perClassPsds: val.perClass, epoch: record.epoch }));
       }
       await saveAll();

@@ -6,6 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../engine/train/gradients';
@@ -14,8 +15,12 @@ import { dropoutMask } from '../../engine/backend/dropoutMask';
 import { readSafetensors, type HostTensor } from '../../engine/io/safetensors';
 import { configFromParityMetadata, createModel, parseModelName, type EngineSedModel } from '../../engine/models/index';
 import { bceWithLogits } from '../../engine/train/loss';
+import { train } from '../../engine/train/trainer';
+import { loadCheckpoint } from '../../engine/checkpoint/index';
+import { SHARED_DIR } from '../helpers/paths';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/parity');
+const FIXTURES = path.join(SHARED_DIR, 'fixtures', 'parity');
+const DATA = path.join(SHARED_DIR, 'data', 'dcase2016t2-soundscapes');
 
 function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
@@ -113,5 +118,32 @@ describe('webgpu backend (software adapter on CI)', function () {
       const scale = Math.max(1e-3, ...Array.from(ref, Math.abs));
       assert.ok(maxAbs(g, ref) / scale < 2e-3, `${name}: max |Δ| ${maxAbs(g, ref)} (scale ${scale})`);
     }
+  });
+
+  it('trains with `train()` through validation and both checkpoints (no synchronous read-back on webgpu)', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'sed-webgpu-train-'));
+    const result = await train({
+      model: 'fmn04',
+      trainTsv: path.join(DATA, 'metadata', 'train.tsv'),
+      trainAudio: path.join(DATA, 'audio', 'train'),
+      valTsv: path.join(DATA, 'metadata', 'validation.tsv'),
+      valAudio: path.join(DATA, 'audio', 'validation'),
+      outDir: out,
+      epochs: 1,
+      batchSize: 2,
+      limit: 2,
+      valLimit: 2,
+      seed: 7,
+      cacheDir: path.join(out, 'cache'),
+      backboneLr: 1e-3,
+      seqLr: 1e-3,
+    });
+    assert.ok(result, 'train() returned');
+    for (const dir of ['last', 'best']) {
+      const ckpt = loadCheckpoint(path.join(out, dir));
+      assert.equal(ckpt.model.config.name, 'fmn04');
+      ckpt.model.dispose();
+    }
+    fs.rmSync(out, { recursive: true, force: true });
   });
 });
