@@ -25,6 +25,20 @@ export function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
+/** Repeats `step` (one batch) after a warm-up until `minSeconds` have passed (3–20 runs); median clips/s. */
+export async function measure(batch: number, step: () => Promise<void>, minSeconds: number): Promise<number> {
+  await step(); // warm-up: kernel compilation, weight upload, ORT's first-run allocations
+  const rates: number[] = [];
+  const start = Date.now();
+  while (rates.length < 3 || (Date.now() - start) / 1000 < minSeconds) {
+    const t0 = performance.now();
+    await step();
+    rates.push(batch / ((performance.now() - t0) / 1000));
+    if (rates.length >= 20) break;
+  }
+  return median(rates);
+}
+
 export function table(rows: Record<string, string | number>[]): string {
   const cols = Object.keys(rows[0] ?? {});
   const fmt = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : v);

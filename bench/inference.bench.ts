@@ -14,7 +14,7 @@ import { medianFilter } from '../engine/detect/medianFilter';
 import { computeMel } from '../engine/frontend/mel';
 import { createModel, parseModelName, type SedModel } from '../engine/models/index';
 import { SHARED_DIR } from '../test/helpers/paths';
-import { median, referenceCpuBest, table, writeResults } from './common';
+import { measure, referenceCpuBest, table, writeResults } from './common';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,20 +24,6 @@ const MODELS = arg('models', 'fmn04,fmn10,fmn10+tf:256,fmn10+hybrid:128,fmn10+gr
 const BATCHES = arg('batches', '1,64').split(',').map(Number);
 const MIN_SECONDS = Number(arg('seconds', '4'));
 
-/** Repeats `step` (one batch) after a warm-up until MIN_SECONDS have passed; median clips/s. */
-async function measure(batch: number, step: () => Promise<void>): Promise<number> {
-  await step(); // warm-up: kernel compilation, weight upload
-  const rates: number[] = [];
-  const start = Date.now();
-  while (rates.length < 3 || (Date.now() - start) / 1000 < MIN_SECONDS) {
-    const t0 = performance.now();
-    await step();
-    rates.push(batch / ((performance.now() - t0) / 1000));
-    if (rates.length >= 20) break;
-  }
-  return median(rates);
-}
-
 async function modelOnly(model: SedModel, batch: number): Promise<number> {
   const mel = tf.randomNormal([batch, 128, 1000, 1]) as tf.Tensor4D;
   try {
@@ -45,7 +31,7 @@ async function modelOnly(model: SedModel, batch: number): Promise<number> {
       const out = tf.tidy(() => model.forward(mel, { training: false }).strongLogits);
       await out.data();
       out.dispose();
-    });
+    }, MIN_SECONDS);
   } finally {
     mel.dispose();
   }
@@ -65,7 +51,7 @@ async function endToEnd(model: SedModel, batch: number, files: string[], classes
       const filtered = medianFilter(data.subarray(b * 250 * C, (b + 1) * 250 * C), 250, C, 9);
       decodeEvents(filtered, 250, classes, [0.5], { frameSeconds: 0.04, durationSeconds: 10 });
     }
-  });
+  }, MIN_SECONDS);
 }
 
 async function main() {

@@ -1,8 +1,8 @@
 /**
  * The inference runtime of detection's model part: `tfjs` (the model on the active tfjs backend) or
  * `onnx` (the exported model on onnxruntime-node's CPU runtime; the frontend stays on tfjs either way).
- * `auto` takes onnx when the tfjs backend is a CPU one (wasm, cpu) and onnxruntime-node loads — it is
- * 3–8× faster there — and tfjs otherwise (GPU backends, or no onnxruntime-node). A forced `onnx` that
+ * `auto` takes onnx when the tfjs backend is a CPU one (wasm, cpu) and onnxruntime-node loads — several times
+ * faster there (bench/onnx.bench.ts) — and tfjs otherwise (GPU backends, or no onnxruntime-node). A forced `onnx` that
  * cannot run is an error, never a silent fallback.
  */
 import type { ChunkScorer } from '../detect/pipeline';
@@ -51,7 +51,11 @@ export class OnnxChunkScorer implements ChunkScorer {
   private constructor(private readonly session: OnnxModelSession) {}
 
   static async create(checkpointDir: string, opts: { threads?: number } = {}): Promise<OnnxChunkScorer> {
-    const { file } = cachedOnnxModel(checkpointDir, { frames: MEL_FRAMES, outputs: ['strong_logits'] });
+    return OnnxChunkScorer.createFromFile(cachedOnnxModel(checkpointDir, { frames: MEL_FRAMES, outputs: ['strong_logits'] }).file, opts);
+  }
+
+  /** From an exported file (1000 mel frames, output strong_logits). */
+  static async createFromFile(file: string, opts: { threads?: number } = {}): Promise<OnnxChunkScorer> {
     return new OnnxChunkScorer(await OnnxModelSession.create(file, { threads: opts.threads }));
   }
 
@@ -70,4 +74,29 @@ export class OnnxChunkScorer implements ChunkScorer {
   dispose(): Promise<void> {
     return this.session.dispose();
   }
+}
+
+const scorers = new Map<string, Promise<OnnxChunkScorer>>();
+const SCORER_LIMIT = 2;
+
+/**
+ * The onnx scorer for a checkpoint folder when the runtime choice (`$SED_RUNTIME`, default auto) for the
+ * active tfjs `backend` is onnx, else undefined (tfjs). Sessions are kept for the last two exported models,
+ * for a long-running engine that serves many requests.
+ */
+export async function scorerForCheckpoint(dir: string, backend: string, requested = process.env.SED_RUNTIME || 'auto'): Promise<OnnxChunkScorer | undefined> {
+  if ((await chooseRuntime(requested, backend)).runtime !== 'onnx') return undefined;
+  const { file } = cachedOnnxModel(dir, { frames: MEL_FRAMES, outputs: ['strong_logits'] });
+  let scorer = scorers.get(file);
+  if (!scorer) {
+    scorer = OnnxChunkScorer.createFromFile(file);
+    scorers.set(file, scorer);
+    scorer.catch(() => scorers.delete(file));
+    while (scorers.size > SCORER_LIMIT) {
+      const [oldest, entry] = scorers.entries().next().value as [string, Promise<OnnxChunkScorer>];
+      scorers.delete(oldest);
+      void entry.then((s) => s.dispose(), () => undefined);
+    }
+  }
+  return scorer;
 }

@@ -11,6 +11,7 @@ import { listModels, loadModel, resolveModelDir, type ModelStoreOptions } from '
 import { detectFile, FRAME_SECONDS } from '../../detect/pipeline';
 import { writeAudacityLabels, writeDcaseTsv, writeEventsJson, writeScoresForAudio } from '../../detect/exports';
 import { writeSafetensors } from '../../io/safetensors';
+import { scorerForCheckpoint } from '../../onnx/select';
 import {
   DetectRequest,
   ListModelsRequest,
@@ -108,9 +109,10 @@ export function register(server: EngineServer): void {
       run: async (job): Promise<DetectResult> => {
         const t0 = Date.now();
         const ckpt = load(m, spec, storeOptions(server));
+        const scorer = await scorerForCheckpoint(ckptDir(spec, server), server.requireState(m).backend.backend);
         let r;
         try {
-          r = await detectFile(file, ckpt, { thresholds, medianWindow, classes, signal: job.signal, onProgress: (done, total) => job.progress(done, total, `chunk ${done}/${total}`) });
+          r = await detectFile(file, ckpt, { thresholds, medianWindow, classes, signal: job.signal, scorer, onProgress: (done, total) => job.progress(done, total, `chunk ${done}/${total}`) });
         } catch (err) {
           if (/Unknown class/.test((err as Error).message)) throw new ParamError(m, 'classes', (err as Error).message);
           throw err;
@@ -165,11 +167,12 @@ export function register(server: EngineServer): void {
       title: `scores of ${files.length} file(s) with ${spec ?? 'the default model'}`,
       run: async (job) => {
         const ckpt = load(m, spec, storeOptions(server));
+        const scorer = await scorerForCheckpoint(ckptDir(spec, server), server.requireState(m).backend.backend);
         fs.mkdirSync(outDir, { recursive: true });
         const written: string[] = [];
         for (const [i, file] of files.entries()) {
           if (job.signal.aborted) throw new Error(`${m}: cancelled`);
-          const r = await detectFile(file, ckpt, { medianWindow, thresholds: [0.5], signal: job.signal });
+          const r = await detectFile(file, ckpt, { medianWindow, thresholds: [0.5], signal: job.signal, scorer });
           written.push(writeScoresForAudio(outDir, file, r.classes, r.scores, r.frames, r.frameSeconds));
           job.progress(i + 1, files.length, path.basename(file));
         }
