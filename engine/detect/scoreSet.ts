@@ -7,7 +7,7 @@ import type { LoadedCheckpoint } from '../checkpoint/index';
 import type { Durations, ScoreSet } from '../eval/scores';
 import { writeScoresForAudio } from './exports';
 import { audioIdOf } from './groundTruth';
-import { detectFile } from './pipeline';
+import { detectFile, type ChunkScorer } from './pipeline';
 import { frameTimestamps } from './scoresTsv';
 
 export interface ScoreAudioOptions {
@@ -15,6 +15,8 @@ export interface ScoreAudioOptions {
   /** Also write `<audio id>.tsv` score files into this folder. */
   saveScoresDir?: string;
   signal?: AbortSignal;
+  /** The model part on another runtime (engine/onnx); default tfjs. */
+  scorer?: ChunkScorer;
   onFile?: (done: number, total: number, file: string) => void;
 }
 
@@ -25,7 +27,7 @@ export async function scoreAudioFiles(files: string[], ckpt: LoadedCheckpoint, o
   for (const file of files) {
     const id = audioIdOf(path.basename(file));
     if (scores.files.has(id)) throw new Error(`${file}: a second audio file with id '${id}' (ids are file names without extension and must be unique)`);
-    const r = await detectFile(file, ckpt, { medianWindow: opts.medianWindow, thresholds: [0.5], signal: opts.signal });
+    const r = await detectFile(file, ckpt, { medianWindow: opts.medianWindow, thresholds: [0.5], signal: opts.signal, scorer: opts.scorer });
     scores.files.set(id, { timestamps: frameTimestamps(r.frames, r.frameSeconds), scores: Float64Array.from(r.scores) });
     durations.set(id, r.durationSeconds);
     if (opts.saveScoresDir) writeScoresForAudio(opts.saveScoresDir, file, r.classes, r.scores, r.frames, r.frameSeconds);

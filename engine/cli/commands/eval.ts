@@ -3,7 +3,8 @@ import { writeFileAtomic } from '../../io/atomicWrite';
 import { initBackend } from '../../backend/select';
 import { collectAudioFiles } from '../../detect/audioFiles';
 import { readDurationsTsv, readGroundTruthTsv } from '../../detect/groundTruth';
-import { loadModel } from '../../detect/modelStore';
+import { loadModel, resolveModelDir } from '../../detect/modelStore';
+import { scorerForCheckpoint } from '../../onnx/select';
 import { scoreAudioFiles } from '../../detect/scoreSet';
 import { evaluate, evaluateFiles, type EvaluateOptions, type EvaluationResult } from '../../eval/index';
 
@@ -89,11 +90,13 @@ export function register(program: Command): void {
       if (opts.audio) {
         const medianWindow = opts.median === undefined ? undefined : Number(opts.median);
         if (medianWindow !== undefined && !(Number.isInteger(medianWindow) && medianWindow >= 1)) throw new Error(`--median: '${opts.median}' is not a positive whole number of frames`);
-        await initBackend(process.env.SED_BACKEND || 'auto');
+        const backend = await initBackend(process.env.SED_BACKEND || 'auto');
         const files = collectAudioFiles(opts.audio);
         if (!files.length) throw new Error(`no audio files found in ${opts.audio.join(', ')}`);
+        const scorer = await scorerForCheckpoint(resolveModelDir(opts.model), backend.backend);
         const scored = await scoreAudioFiles(files, loadModel(opts.model), {
           medianWindow,
+          scorer,
           saveScoresDir: opts.saveScores,
           onFile: (done, total) => process.stderr.write(`\rscoring ${done}/${total}`),
         });
