@@ -24,7 +24,7 @@ const gpuPackIndex = process.argv.indexOf('--gpu-pack');
 const gpuPack = gpuPackIndex > 0 ? process.argv[gpuPackIndex + 1] : undefined;
 
 const builds = gpuPack ? [
-  { ...common, sourcemap: false, minifyWhitespace: true, minifySyntax: true, entryPoints: { main: 'engine/main.ts', entry: 'bench/gpu/entry.ts' }, outdir: gpuPack, platform: 'node', format: 'cjs', target: 'node20', external: engineExternals },
+  { ...common, sourcemap: false, minify: process.env.SED_GPU_PACK_NAMES !== '1', minifyWhitespace: true, minifySyntax: true, entryPoints: { main: 'engine/main.ts', entry: 'bench/gpu/entry.ts' }, outdir: gpuPack, platform: 'node', format: 'cjs', target: 'node20', external: engineExternals },
 ] : [
   { ...common, entryPoints: { engine: 'engine/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: engineExternals,
     // tfjs-backend-wasm locates its .wasm files next to the bundle.

@@ -3,6 +3,7 @@
 # a Node binary, a minified engine bundle, the `webgpu` package with only the linux-x64 dawn.node, all
 # xz-compressed into .gpu/carry (ignored by git; carried by the device tool, 64 MiB limit).
 # Usage: bash bench/gpu/pack.sh   (keep .gpu/ out of git: echo /.gpu/ >> .git/info/exclude)
+# SED_GPU_PACK_NAMES=1 keeps identifiers (readable CPU profiles, ~3 MB more).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ ! -f .gpu/node.xz ]; then
@@ -15,6 +16,7 @@ rm -rf "$out" && mkdir -p "$out/webgpu/dist/linux-x64"
 node esbuild.config.mjs --gpu-pack "$out/build"
 cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$out/webgpu/"
 xz -T2 -6 -c node_modules/webgpu/dist/linux-x64/dawn.node > "$out/webgpu/dist/linux-x64/dawn.node.xz"
-tar -C "$out" -cJf "$out/build.tar.xz" build && rm -rf "$out/build"
+# The bundled default model stays behind: GPU runs train or bring their own models.
+tar -C "$out" --exclude=build/assets/default-model -cJf "$out/build.tar.xz" build && rm -rf "$out/build"
 cp .gpu/node.xz "$out/node.xz"
 du -sh "$out" .gpu/data 2>/dev/null || true
