@@ -8,6 +8,7 @@
  * lengths are simply processed at T/4 frames here.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ema } from '../backend/fusedUpdates';
 import type { HostTensor } from '../io/safetensors';
 import type { ForwardOutputs, ModelConfig, SeqModelType, SedModel } from './types';
 import { backboneForward, backboneLayout, backboneSpecs, type Taps } from './fmn';
@@ -140,7 +141,7 @@ class Model implements EngineSedModel {
       for (const [key, batch] of [[`${prefix}.running_mean`, mean], [`${prefix}.running_var`, variance]] as const) {
         const v = this.params.get(key)!;
         // Inside tidy so the new value's handle is released; the variable keeps its buffer.
-        tf.tidy(() => v.assign(tf.add(tf.mul(v, 1 - BN_MOMENTUM), tf.mul(batch, BN_MOMENTUM))));
+        tf.tidy(() => v.assign(ema(v, batch, 1 - BN_MOMENTUM)));
       }
       const counter = `${prefix}.num_batches_tracked`;
       this.store.counters.set(counter, (this.store.counters.get(counter) ?? 0) + 1);

@@ -7,6 +7,7 @@
  * arrays for the resume checkpoint.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { adamStep, ema } from '../backend/fusedUpdates';
 
 export interface LrConfig {
   /** LR of the last backbone group (`features.16` in fmn). */
@@ -90,14 +91,13 @@ export class GroupedAdam {
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
         const p = this.params.get(name)!;
-        const mNew = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
-        const vNew = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
+        const mNew = ema(m, g, this.beta1);
+        const vNew = ema(v, g, this.beta2, true);
         m.assign(mNew);
         v.assign(vNew);
         const stepSize = (lr0 * factor) / bc1;
         if (stepSize === 0) continue;
-        const denom = tf.add(tf.div(tf.sqrt(vNew), sqrtBc2), this.epsilon);
-        p.assign(tf.sub(p, tf.mul(tf.div(mNew, denom), stepSize)));
+        p.assign(adamStep(p, mNew, vNew, stepSize, sqrtBc2, this.epsilon));
       }
     });
   }

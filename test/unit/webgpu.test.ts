@@ -15,6 +15,7 @@ import { dropoutMask } from '../../engine/backend/dropoutMask';
 import { readSafetensors, type HostTensor } from '../../engine/io/safetensors';
 import { configFromParityMetadata, createModel, parseModelName, type EngineSedModel } from '../../engine/models/index';
 import { bceWithLogits } from '../../engine/train/loss';
+import { GroupedAdam } from '../../engine/train/optimizer';
 import { train } from '../../engine/train/trainer';
 import { loadCheckpoint } from '../../engine/checkpoint/index';
 import { SHARED_DIR } from '../helpers/paths';
@@ -59,15 +60,39 @@ async function filterGrads(): Promise<Float32Array[]> {
   return out;
 }
 
+/** Parameters after three GroupedAdam steps (two LR groups, changing LR factor, one param without gradient). */
+async function adamRun(): Promise<Float32Array[]> {
+  const params = new Map([
+    ['features.1.w', tf.variable(tf.randomNormal([7, 5], 0, 1, 'float32', 21))],
+    ['head.w', tf.variable(tf.randomNormal([130], 0, 1, 'float32', 22))],
+    ['unused', tf.variable(tf.randomNormal([3], 0, 1, 'float32', 23))],
+  ]);
+  const opt = new GroupedAdam(params, new Map([['features.1.w', 1e-2], ['head.w', 3e-2], ['unused', 1e-2]]));
+  for (let step = 0; step < 3; step++) {
+    const grads = new Map([
+      ['features.1.w', tf.randomNormal([7, 5], 0, 1, 'float32', 30 + step)],
+      ['head.w', tf.randomNormal([130], 0, 1, 'float32', 40 + step)],
+    ]);
+    opt.apply(grads, 1 - 0.3 * step);
+    tf.dispose([...grads.values()]);
+  }
+  const out = await Promise.all([...params.values()].map(async (v) => (await v.data()) as Float32Array));
+  opt.dispose();
+  tf.dispose([...params.values()]);
+  return out;
+}
+
 describe('webgpu backend (software adapter on CI)', function () {
   this.timeout(300_000);
   let reference: Map<string, Float32Array>;
   let referenceFilterGrads: Float32Array[];
+  let referenceAdam: Float32Array[];
 
   before(async function () {
     await initBackend('cpu');
     reference = await trainingGrads();
     referenceFilterGrads = await filterGrads();
+    referenceAdam = await adamRun();
     // Without a GPU device node, use Dawn's OpenGL ES path on Mesa (the default Vulkan path rejects lavapipe).
     if (!fs.existsSync('/dev/dri') && !fs.readdirSync('/dev').some((d) => /^nvidia\d/.test(d))) {
       process.env.SED_WEBGPU_BACKEND ??= 'opengles';
@@ -108,6 +133,12 @@ describe('webgpu backend (software adapter on CI)', function () {
       const scale = Math.max(...Array.from(referenceFilterGrads[i], Math.abs));
       assert.ok(maxAbs(g, referenceFilterGrads[i]) / scale < 1e-5, `${i}: ${maxAbs(g, referenceFilterGrads[i])}`);
     });
+  });
+
+  it('takes the same Adam steps as the cpu backend (fused update kernels)', async () => {
+    assert.ok(tf.getKernel('SedAdamStep', 'webgpu') && tf.getKernel('SedEma', 'webgpu'), 'fused kernels registered');
+    const after = await adamRun();
+    after.forEach((p, i) => assert.ok(maxAbs(p, referenceAdam[i]) < 1e-5, `param ${i}: ${maxAbs(p, referenceAdam[i])}`));
   });
 
   it('computes the same training gradients as the cpu backend', async () => {
