@@ -72,6 +72,11 @@ export interface EngineSedModel extends SedModel {
    */
   applyBatchNormUpdate(): number;
   /**
+   * The BatchNorm batch statistics (mean, unbiased variance) recorded by the last training forward, by
+   * BN prefix; the caller owns (disposes) them and nothing stays pending.
+   */
+  takeBatchNormStats(): Map<string, { mean: tf.Tensor1D; variance: tf.Tensor1D }>;
+  /**
    * Everything after the backbone: embedding [B,T,E] → sequence model and heads (embedding echoed back).
    * Used to check the sequence model in isolation and to train on cached embeddings of a frozen backbone.
    */
@@ -148,6 +153,12 @@ class Model implements EngineSedModel {
     }
     this.disposePending();
     return n;
+  }
+
+  takeBatchNormStats(): Map<string, { mean: tf.Tensor1D; variance: tf.Tensor1D }> {
+    const stats = this.pending;
+    this.pending = new Map();
+    return stats;
   }
 
   private disposePending(): void {

@@ -10,5 +10,6 @@ import { register as profile } from './profile';
 import { register as train } from './train';
 import { register as pseudoLabel } from './pseudoLabel';
 import { register as evaluate } from './eval';
+import { register as recalibrateBn } from './recalibrateBn';
 
-export const commands: Array<(program: Command) => void> = [info, serve, convert, pull, mel, detect, profile, train, pseudoLabel, evaluate];
+export const commands: Array<(program: Command) => void> = [info, serve, convert, pull, mel, detect, profile, train, pseudoLabel, evaluate, recalibrateBn];
