@@ -12,12 +12,11 @@ import '../../engine/train/gradients';
 import { initBackend } from '../../engine/backend/select';
 import { computeMel } from '../../engine/frontend/mel';
 import { readSafetensors, type HostTensor } from '../../engine/io/safetensors';
-import { configFromParityMetadata, createModel, parseModelName, type EngineSedModel } from '../../engine/models/index';
-import { bceWithLogits } from '../../engine/train/loss';
-import { baseLearningRates, GroupedAdam } from '../../engine/train/optimizer';
+import { configFromParityMetadata, createModel, parseModelName } from '../../engine/models/index';
 import { AudioCache } from '../../engine/train/cache';
 import { defaultDecode } from '../../engine/train/data';
 import { profileModels } from './profile';
+import { trainingBench } from './trainingBench';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -103,26 +102,17 @@ async function inference(models: string[], batch: number) {
 async function training(models: string[], batch: number) {
   const rows: Record<string, unknown>[] = [];
   for (const name of models) {
-    const config = parseModelName(name, 447);
-    const model = createModel(config, { seed: 1 }) as EngineSedModel;
-    const opt = new GroupedAdam(model.params, baseLearningRates(model.trainable, { backboneLr: 1e-4, seqLr: 1e-4, layerDecay: 0.9 }));
-    const mel = tf.randomNormal([batch, 128, 1000, 1]) as tf.Tensor4D;
-    const target = tf.cast(tf.greater(tf.randomUniform([batch, 250, config.numClasses]), 0.9), "float32");
-    const vars = model.trainable.map((n) => model.params.get(n)!);
-    const step = async () => {
-      const { value, grads } = tf.variableGrads(() => bceWithLogits(model.forward(mel, { training: true }).strongLogits, target), vars);
-      model.applyBatchNormUpdate();
-      opt.apply(new Map(Object.entries(grads)), 1);
-      await value.data();
-      tf.dispose([value, ...Object.values(grads)]);
-    };
-    const ms = await timeIt(step, 5);
+    const b = trainingBench(name, batch);
+    const ms = await timeIt(async () => {
+      const loss = b.step();
+      await loss.data();
+      loss.dispose();
+    }, 5);
     const clips = batch / (ms[Math.floor(ms.length / 2)] / 1000);
-    const row = { model: config.name, batch, train_clips_s: clips, reference_h200: REF_TRAIN[config.name] ?? null, ratio: clips / (REF_TRAIN[config.name] ?? NaN), tensors: tf.memory().numTensors };
+    const row = { model: b.name, batch, train_clips_s: clips, reference_h200: REF_TRAIN[b.name] ?? null, ratio: clips / (REF_TRAIN[b.name] ?? NaN), tensors: tf.memory().numTensors };
     console.log(JSON.stringify(row));
     rows.push(row);
-    tf.dispose([mel, target]);
-    model.dispose();
+    b.dispose();
   }
   return rows;
 }

@@ -7,9 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 type ProfiledKernel = Awaited<ReturnType<typeof tf.profile>>['kernels'][number];
-import { createModel, parseModelName, type EngineSedModel } from '../../engine/models/index';
-import { bceWithLogits } from '../../engine/train/loss';
-import { baseLearningRates, GroupedAdam } from '../../engine/train/optimizer';
+import { trainingBench } from './trainingBench';
 
 interface KernelRow {
   kernel: string;
@@ -71,29 +69,11 @@ async function profileOne(label: string, step: () => tf.Tensor) {
 export async function profileModels(models: string[], batch: number) {
   const rows: Record<string, unknown>[] = [];
   for (const name of models) {
-    const config = parseModelName(name, 447);
-    const model = createModel(config, { seed: 1 }) as EngineSedModel;
-    const opt = new GroupedAdam(model.params, baseLearningRates(model.trainable, { backboneLr: 1e-4, seqLr: 1e-4, layerDecay: 0.9 }));
-    const mel = tf.randomNormal([batch, 128, 1000, 1]) as tf.Tensor4D;
-    const target = tf.cast(tf.greater(tf.randomUniform([batch, 250, config.numClasses]), 0.9), 'float32');
-    const vars = model.trainable.map((n) => model.params.get(n)!);
-    rows.push(await profileOne(`${config.name} inference b${batch}`, () => tf.tidy(() => model.forward(mel, { training: false }).strongLogits)));
-    const grads = () => {
-      const { value, grads } = tf.variableGrads(() => bceWithLogits(model.forward(mel, { training: true }).strongLogits, target), vars);
-      tf.dispose(Object.values(grads));
-      return value;
-    };
-    rows.push(await profileOne(`${config.name} forward+backward b${batch}`, grads));
-    const fullStep = () => {
-      const { value, grads } = tf.variableGrads(() => bceWithLogits(model.forward(mel, { training: true }).strongLogits, target), vars);
-      model.applyBatchNormUpdate();
-      opt.apply(new Map(Object.entries(grads)), 1);
-      tf.dispose(Object.values(grads));
-      return value;
-    };
-    rows.push(await profileOne(`${config.name} train step b${batch}`, fullStep));
-    tf.dispose([mel, target]);
-    model.dispose();
+    const b = trainingBench(name, batch);
+    rows.push(await profileOne(`${b.name} inference b${batch}`, () => tf.tidy(() => b.model.forward(b.mel, { training: false }).strongLogits)));
+    rows.push(await profileOne(`${b.name} forward+backward b${batch}`, () => b.grads()));
+    rows.push(await profileOne(`${b.name} train step b${batch}`, () => b.step()));
+    b.dispose();
   }
   return rows;
 }

@@ -1,0 +1,51 @@
+/**
+ * The synthetic training setup both GPU benchmarks time: a fresh `name` model with 447 classes, random mels
+ * [batch, 128, 1000, 1] and 10 %-positive frame targets, GroupedAdam, and the two step shapes measured.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { createModel, parseModelName, type EngineSedModel } from '../../engine/models/index';
+import { bceWithLogits } from '../../engine/train/loss';
+import { baseLearningRates, GroupedAdam } from '../../engine/train/optimizer';
+
+export interface TrainingBench {
+  name: string;
+  model: EngineSedModel;
+  mel: tf.Tensor4D;
+  /** Forward + backward; returns the loss (gradients disposed). */
+  grads(): tf.Scalar;
+  /** Forward + backward + BN running-stat update + Adam; returns the loss. */
+  step(): tf.Scalar;
+  dispose(): void;
+}
+
+export function trainingBench(name: string, batch: number): TrainingBench {
+  const config = parseModelName(name, 447);
+  const model = createModel(config, { seed: 1 }) as EngineSedModel;
+  const opt = new GroupedAdam(model.params, baseLearningRates(model.trainable, { backboneLr: 1e-4, seqLr: 1e-4, layerDecay: 0.9 }));
+  const mel = tf.randomNormal([batch, 128, 1000, 1]) as tf.Tensor4D;
+  const target = tf.cast(tf.greater(tf.randomUniform([batch, 250, config.numClasses]), 0.9), 'float32');
+  const vars = model.trainable.map((n) => model.params.get(n)!);
+  const lossAndGrads = () => tf.variableGrads(() => bceWithLogits(model.forward(mel, { training: true }).strongLogits, target), vars);
+  return {
+    name: config.name,
+    model,
+    mel,
+    grads() {
+      const { value, grads } = lossAndGrads();
+      tf.dispose(Object.values(grads));
+      return value;
+    },
+    step() {
+      const { value, grads } = lossAndGrads();
+      model.applyBatchNormUpdate();
+      opt.apply(new Map(Object.entries(grads)), 1);
+      tf.dispose(Object.values(grads));
+      return value;
+    },
+    dispose() {
+      opt.dispose();
+      tf.dispose([mel, target]);
+      model.dispose();
+    },
+  };
+}
