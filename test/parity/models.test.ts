@@ -13,32 +13,9 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../engine/backend/select';
 import { readSafetensors, type HostTensor } from '../../engine/io/safetensors';
-import { configFromParityMetadata, createModel, type ModelConfig } from '../../engine/models';
+import { configFromParityMetadata, createModel } from '../../engine/models';
 import { PARITY_DIR } from '../helpers/paths';
-
-interface Tolerance { atol: number; rtol: number }
-
-/** README: fmn04-size atol/rtol 1e-4; full-size (α ≥ 1) 5e-4; GRU/minGRU outputs atol 2e-4. */
-function tolerance(config: ModelConfig): Tolerance {
-  if (config.widthMult >= 1) return { atol: 5e-4, rtol: 5e-4 };
-  if (config.seqType === 'bigru' || config.seqType === 'hybrid') return { atol: 2e-4, rtol: 1e-4 };
-  return { atol: 1e-4, rtol: 1e-4 };
-}
-
-/** max |Δ| and the worst excess over atol + rtol·|ref| (≤ 0 means within tolerance). */
-function compare(actual: ArrayLike<number>, ref: HostTensor, tol: Tolerance): { maxAbs: number; excess: number } {
-  const b = ref.data as Float32Array;
-  assert.equal(actual.length, b.length, 'element count');
-  let maxAbs = 0;
-  let excess = -Infinity;
-  for (let i = 0; i < b.length; i++) {
-    const d = Math.abs(actual[i] - b[i]);
-    if (!(d <= maxAbs)) maxAbs = d; // NaN propagates
-    excess = Math.max(excess, d - (tol.atol + tol.rtol * Math.abs(b[i])));
-    if (Number.isNaN(d)) excess = Infinity;
-  }
-  return { maxAbs, excess };
-}
+import { compare, tolerance, type Tolerance } from '../helpers/parityTolerance';
 
 const fixtures = fs.existsSync(PARITY_DIR)
   ? fs.readdirSync(PARITY_DIR).filter((f) => f.endsWith('.weights.safetensors')).map((f) => f.slice(0, -'.weights.safetensors'.length))

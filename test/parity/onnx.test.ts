@@ -16,29 +16,7 @@ import { configFromParityMetadata, type ModelConfig } from '../../engine/models'
 import { exportOnnx, type OnnxOutput } from '../../engine/onnx/export';
 import { OnnxModelSession } from '../../engine/onnx/runtime';
 import { PARITY_DIR } from '../helpers/paths';
-
-interface Tolerance { atol: number; rtol: number }
-
-/** As models.test.ts (fixture README). */
-function tolerance(config: ModelConfig): Tolerance {
-  if (config.widthMult >= 1) return { atol: 5e-4, rtol: 5e-4 };
-  if (config.seqType === 'bigru' || config.seqType === 'hybrid') return { atol: 2e-4, rtol: 1e-4 };
-  return { atol: 1e-4, rtol: 1e-4 };
-}
-
-/** max |Δ| and the worst excess over atol + rtol·|ref| (≤ 0 within tolerance; NaN fails). */
-function compare(actual: Float32Array, ref: HostTensor, tol: Tolerance): { maxAbs: number; excess: number } {
-  const b = ref.data as Float32Array;
-  assert.equal(actual.length, b.length, 'element count');
-  let maxAbs = 0;
-  let excess = -Infinity;
-  for (let i = 0; i < b.length; i++) {
-    const d = Math.abs(actual[i] - b[i]);
-    if (!(d <= maxAbs)) maxAbs = d;
-    excess = Math.max(excess, Number.isNaN(d) ? Infinity : d - (tol.atol + tol.rtol * Math.abs(b[i])));
-  }
-  return { maxAbs, excess };
-}
+import { compare, tolerance, type Tolerance } from '../helpers/parityTolerance';
 
 const OUTPUTS: OnnxOutput[] = ['embedding', 'strong_logits', 'weak_logits'];
 
