@@ -68,3 +68,20 @@ export function outputText(item: vscode.NotebookCellOutputItem): string {
 export function allItems(cell: vscode.NotebookCell): vscode.NotebookCellOutputItem[] {
   return cell.outputs.flatMap((o) => o.items);
 }
+
+/** Run cell `index` of `notebook` in the SED kernel and wait until the kernel reports it executed. */
+export async function runCell(notebook: vscode.NotebookDocument, index: number): Promise<vscode.NotebookCell> {
+  const sed = await api();
+  const cell = notebook.cellAt(index);
+  const done = new Promise<void>((resolve) => {
+    const sub = sed.kernel.onDidExecuteCell((e) => {
+      if (e.cell.document.uri.toString() === cell.document.uri.toString()) {
+        sub.dispose();
+        resolve();
+      }
+    });
+  });
+  await vscode.commands.executeCommand('notebook.cell.execute', { ranges: [{ start: index, end: index + 1 }], document: notebook.uri });
+  await done;
+  return notebook.cellAt(index);
+}

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ListJobsRequest } from '../../../engine/protocol/protocol';
 import { browserAvailable, screenshot } from './browser';
-import { allItems, api, childProcesses, outputText, repoRoot, waitFor, workspaceDir } from './helpers';
+import { allItems, api, childProcesses, outputText, repoRoot, runCell, waitFor, workspaceDir } from './helpers';
 
 const ERROR_MIME = 'application/vnd.code.notebook.error';
 const STDOUT_MIME = 'application/vnd.code.notebook.stdout';
@@ -36,22 +36,6 @@ const CELLS = [
   /* 7 */ { source: 'typeof x' },
   /* 8 */ { source: "const rows = [];\nfor (let epoch = 1; epoch <= 3; epoch++) {\n  rows.push({ epoch, loss: 1 / epoch });\n  sed.display('application/vnd.sed-studio.training-curves+json', { title: 'live', total_epochs: 3, rows });\n  await sed.sleep(300);\n}\n'trained'" },
 ];
-
-async function runCell(notebook: vscode.NotebookDocument, index: number): Promise<vscode.NotebookCell> {
-  const sed = await api();
-  const cell = notebook.cellAt(index);
-  const done = new Promise<void>((resolve) => {
-    const sub = sed.kernel.onDidExecuteCell((e) => {
-      if (e.cell.document.uri.toString() === cell.document.uri.toString()) {
-        sub.dispose();
-        resolve();
-      }
-    });
-  });
-  await vscode.commands.executeCommand('notebook.cell.execute', { ranges: [{ start: index, end: index + 1 }], document: notebook.uri });
-  await done;
-  return notebook.cellAt(index);
-}
 
 suite('notebook', () => {
   let notebook: vscode.NotebookDocument;

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { serializeSednb } from '../../../extension/notebook/format';
-import { allItems, api, outputText, repoRoot, sharedDir, waitFor, workspaceDir } from './helpers';
+import { allItems, api, outputText, repoRoot, runCell, sharedDir, waitFor, workspaceDir } from './helpers';
 import { writeRandomCheckpoint } from './checkpoint';
 
 const CURVES_MIME = 'application/vnd.sed-studio.training-curves+json';
@@ -26,20 +26,7 @@ function snippetCode(name: string): string {
 }
 
 async function runAll(nb: vscode.NotebookDocument): Promise<void> {
-  const sed = await api();
-  for (let i = 0; i < nb.cellCount; i++) {
-    const cell = nb.cellAt(i);
-    const done = new Promise<void>((resolve) => {
-      const sub = sed.kernel.onDidExecuteCell((e) => {
-        if (e.cell.document.uri.toString() === cell.document.uri.toString()) {
-          sub.dispose();
-          resolve();
-        }
-      });
-    });
-    await vscode.commands.executeCommand('notebook.cell.execute', { ranges: [{ start: i, end: i + 1 }], document: nb.uri });
-    await done;
-  }
+  for (let i = 0; i < nb.cellCount; i++) await runCell(nb, i);
 }
 
 async function openCells(name: string, sources: string[]): Promise<vscode.NotebookDocument> {
