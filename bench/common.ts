@@ -52,3 +52,9 @@ export function writeResults(name: string, data: unknown): string {
   writeFileAtomic(file, JSON.stringify({ date: new Date().toISOString(), host: process.env.HOSTNAME ?? '', ...(data as object) }, null, 2) + '\n');
   return file;
 }
+
+/** The value after `--<name>` on the command line, or `fallback`. */
+export function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+}

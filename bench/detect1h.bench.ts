@@ -12,12 +12,7 @@ import * as path from 'node:path';
 import { decodeAudio } from '../engine/audio/index';
 import { wavBytes } from '../test/helpers/wav';
 import { SHARED_DIR, REPO_ROOT } from '../test/helpers/paths';
-import { table, writeResults } from './common';
-
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
+import { arg, table, writeResults } from './common';
 
 async function makeHourFile(file: string): Promise<void> {
   if (fs.existsSync(file)) return;

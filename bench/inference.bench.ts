@@ -14,12 +14,8 @@ import { medianFilter } from '../engine/detect/medianFilter';
 import { computeMel } from '../engine/frontend/mel';
 import { createModel, parseModelName, type SedModel } from '../engine/models/index';
 import { SHARED_DIR } from '../test/helpers/paths';
-import { measure, referenceCpuBest, table, writeResults } from './common';
+import { arg, measure, referenceCpuBest, table, writeResults } from './common';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const MODELS = arg('models', 'fmn04,fmn10,fmn10+tf:256,fmn10+hybrid:128,fmn10+gru:256,fmn04+hybrid:104').split(',');
 const BATCHES = arg('batches', '1,64').split(',').map(Number);
 const MIN_SECONDS = Number(arg('seconds', '4'));

@@ -12,12 +12,8 @@ import { initBackend } from '../engine/backend/select';
 import { createModel, parseModelName } from '../engine/models/index';
 import { exportOnnx } from '../engine/onnx/export';
 import { OnnxModelSession, ortVersion } from '../engine/onnx/runtime';
-import { measure, referenceCpuBest, table, writeResults } from './common';
+import { arg, measure, referenceCpuBest, table, writeResults } from './common';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const MODELS = arg('models', 'fmn04,fmn10,fmn10+tf:256,fmn10+hybrid:128,fmn10+gru:256,fmn04+hybrid:104').split(',');
 const BATCHES = arg('batches', '1,8,32').split(',').map(Number);
 const MIN_SECONDS = Number(arg('seconds', '4'));

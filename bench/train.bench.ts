@@ -10,12 +10,8 @@ import * as path from 'node:path';
 import { initBackend } from '../engine/backend/select';
 import { train } from '../engine/train/index';
 import { SHARED_DIR } from '../test/helpers/paths';
-import { table, writeResults } from './common';
+import { arg, table, writeResults } from './common';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const REFERENCE_S_PER_EPOCH = { low: 36, high: 45 }; // fmn04+tf:64, anchors/README.md
 
 async function main() {

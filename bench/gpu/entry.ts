@@ -17,11 +17,7 @@ import { AudioCache } from '../../engine/train/cache';
 import { defaultDecode } from '../../engine/train/data';
 import { profileModels } from './profile';
 import { trainingBench } from './trainingBench';
-
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
+import { arg } from '../common';
 
 /** Reference H200 figures (anchors/upstream_throughput_h200.csv, upstream_train_h200.csv), clips/s. */
 const REF_INFER: Record<string, number> = { fmn04: 13950, fmn10: 6275, 'fmn10+tf:256': 5593, 'fmn10+hybrid:128': 5245, 'fmn10+bigru:256': 3644, 'fmn04+hybrid:104': NaN };
