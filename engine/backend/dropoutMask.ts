@@ -5,6 +5,7 @@
  * mask = 1/(1−rate) with probability 1−rate, else 0 (tf.dropout's scaling).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ElementwiseProgram, runProgram, webgpuUtil } from './webgpuProgram';
 
 const KERNEL = 'SedDropoutMask';
 
@@ -14,55 +15,30 @@ interface MaskAttrs {
   seed: number;
 }
 
-/** WebGPU program (tfjs-backend-webgpu's program interface): one thread per element. */
-class DropoutMaskProgram {
-  variableNames: string[] = [];
-  outputShape: number[];
-  shaderKey = 'sedDropoutMask';
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  uniforms = 'rate : f32, scale : f32, seed : u32,';
-  workgroupSize: [number, number, number] = [64, 1, 1];
-  size = true;
-
-  constructor(shape: number[], util: { flatDispatchLayout(s: number[]): { x: number[] }; computeDispatch(l: { x: number[] }, s: number[], w: number[]): [number, number, number] }) {
-    this.outputShape = shape;
-    this.dispatchLayout = util.flatDispatchLayout(shape);
-    this.dispatch = util.computeDispatch(this.dispatchLayout, shape, this.workgroupSize);
-  }
-
-  getUserCode(): string {
-    return `
-      fn pcg(v : u32) -> u32 {
-        let state = v * 747796405u + 2891336453u;
-        let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-        return (word >> 22u) ^ word;
-      }
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          let h = pcg(pcg(u32(index)) ^ uniforms.seed);
-          let u = f32(h >> 8u) * (1.0 / 16777216.0);
-          setOutputAtIndex(index, select(0.0, uniforms.scale, u >= uniforms.rate));
-        }
-      }
-    `;
-  }
-}
+/** PCG hash (O'Neill) of the element index mixed with the seed → uniform in [0, 1) → 0 or 1/(1−rate). */
+const PCG = `
+  fn pcg(v : u32) -> u32 {
+    let state = v * 747796405u + 2891336453u;
+    let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
+    return (word >> 22u) ^ word;
+  }`;
+const MASK_BODY = `
+  let u = f32(pcg(pcg(u32(index)) ^ uniforms.seed) >> 8u) * (1.0 / 16777216.0);
+  let value = select(0.0, uniforms.scale, u >= uniforms.rate);`;
 
 let registered = false;
 
 /** Register the webgpu kernel (call once the webgpu backend is initialised). */
 export async function registerWebgpuDropoutMask(): Promise<void> {
   if (registered) return;
-  const { webgpu_util: util } = await import('@tensorflow/tfjs-backend-webgpu');
+  const util = await webgpuUtil();
   tf.registerKernel({
     kernelName: KERNEL,
     backendName: 'webgpu',
     kernelFunc: ({ backend, attrs }) => {
       const { shape, rate, seed } = attrs as unknown as MaskAttrs;
-      const program = new DropoutMaskProgram(shape, util as never);
-      const uniforms = [{ type: 'float32', data: [rate] }, { type: 'float32', data: [1 / (1 - rate)] }, { type: 'uint32', data: [seed] }];
-      return (backend as unknown as { runWebGPUProgram(p: unknown, i: unknown[], d: string, u: unknown): tf.TensorInfo }).runWebGPUProgram(program, [], 'float32', uniforms);
+      const program = new ElementwiseProgram(shape, [], 'rate : f32, scale : f32, seed : u32,', 'sedDropoutMask', MASK_BODY, util, PCG);
+      return runProgram(backend, program, [], [{ type: 'float32', data: [rate] }, { type: 'float32', data: [1 / (1 - rate)] }, { type: 'uint32', data: [seed] }]);
     },
   });
   registered = true;

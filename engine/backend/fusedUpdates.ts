@@ -6,58 +6,25 @@
  * dispatch with its constants as uniforms; other backends use the same formulas as tfjs ops.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ElementwiseProgram, runProgram, webgpuUtil } from './webgpuProgram';
 
 const EMA = 'SedEma';
 const ADAM_STEP = 'SedAdamStep';
-
-interface WebgpuUtil {
-  flatDispatchLayout(shape: number[]): { x: number[] };
-  computeDispatch(layout: { x: number[] }, shape: number[], workgroup: number[]): [number, number, number];
-}
-
-/** One thread per element; `body` assigns `value` from the inputs' elements at `index`. */
-class ElementwiseProgram {
-  outputShape: number[];
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [64, 1, 1];
-  size = true;
-
-  constructor(shape: number[], readonly variableNames: string[], readonly uniforms: string, readonly shaderKey: string, private readonly body: string, util: WebgpuUtil) {
-    this.outputShape = shape;
-    this.dispatchLayout = util.flatDispatchLayout(shape);
-    this.dispatch = util.computeDispatch(this.dispatchLayout, shape, this.workgroupSize);
-  }
-
-  getUserCode(): string {
-    return `
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          ${this.body}
-          setOutputAtIndex(index, value);
-        }
-      }
-    `;
-  }
-}
-
-type RunProgram = (p: unknown, inputs: tf.TensorInfo[], dtype: string, uniforms: { type: string; data: number[] }[]) => tf.TensorInfo;
 
 let registered = false;
 
 /** Register the webgpu kernels (call once the webgpu backend is initialised). */
 export async function registerWebgpuFusedUpdates(): Promise<void> {
   if (registered) return;
-  const { webgpu_util: util } = await import('@tensorflow/tfjs-backend-webgpu');
-  const run = (backend: unknown): RunProgram => (p, i, d, u) => (backend as { runWebGPUProgram: RunProgram }).runWebGPUProgram(p, i, d, u);
+  const util = await webgpuUtil();
   tf.registerKernel({
     kernelName: EMA,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { beta, square } = attrs as unknown as { beta: number; square: boolean };
       const y = square ? 'y[index] * y[index]' : 'y[index]';
-      const program = new ElementwiseProgram(inputs.x!.shape, ['x', 'y'], 'beta : f32,', `sedEma_${square}`, `let value = uniforms.beta * x[index] + (1.0 - uniforms.beta) * ${y};`, util as unknown as WebgpuUtil);
-      return run(backend)(program, [inputs.x!, inputs.y!], 'float32', [{ type: 'float32', data: [beta] }]);
+      const program = new ElementwiseProgram(inputs.x!.shape, ['x', 'y'], 'beta : f32,', `sedEma_${square}`, `let value = uniforms.beta * x[index] + (1.0 - uniforms.beta) * ${y};`, util);
+      return runProgram(backend, program, [inputs.x!, inputs.y!], [{ type: 'float32', data: [beta] }]);
     },
   });
   tf.registerKernel({
@@ -66,8 +33,8 @@ export async function registerWebgpuFusedUpdates(): Promise<void> {
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { stepSize, sqrtBc2, epsilon } = attrs as unknown as { stepSize: number; sqrtBc2: number; epsilon: number };
       const program = new ElementwiseProgram(inputs.p!.shape, ['p', 'm', 'v'], 'stepSize : f32, sqrtBc2 : f32, epsilon : f32,', 'sedAdamStep',
-        'let value = p[index] - uniforms.stepSize * m[index] / (sqrt(v[index]) / uniforms.sqrtBc2 + uniforms.epsilon);', util as unknown as WebgpuUtil);
-      return run(backend)(program, [inputs.p!, inputs.m!, inputs.v!], 'float32', [stepSize, sqrtBc2, epsilon].map((v) => ({ type: 'float32', data: [v] })));
+        'let value = p[index] - uniforms.stepSize * m[index] / (sqrt(v[index]) / uniforms.sqrtBc2 + uniforms.epsilon);', util);
+      return runProgram(backend, program, [inputs.p!, inputs.m!, inputs.v!], [stepSize, sqrtBc2, epsilon].map((v) => ({ type: 'float32' as const, data: [v] })));
     },
   });
   registered = true;

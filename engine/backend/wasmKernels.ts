@@ -113,7 +113,7 @@ class TapSource {
  * dW[i,j,ci,co] = Σ_{n,oh,ow} xPadded[n, oh·sh+i, ow·sw+j, ci] · dy[n,oh,ow,co]:
  * im2col over the filter taps, then one matmul.
  */
-export function conv2dBackpropFilterImpl(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number], strides: number | [number, number], pad: Pad, dimRoundingMode?: RoundingMode): tf.Tensor4D {
+function conv2dBackpropFilterImpl(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number], strides: number | [number, number], pad: Pad, dimRoundingMode?: RoundingMode): tf.Tensor4D {
   return tf.tidy(() => {
     const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
     const [kh, kw, cin, cout] = filterShape;
@@ -142,7 +142,7 @@ export function conv2dBackpropFilterImpl(x: tf.Tensor4D, dy: tf.Tensor4D, filter
  * summed afterwards) and the phases into the batch, so one wasm depthwise conv computes every tap:
  * several times faster than per-tap slice·multiply·reduce.
  */
-export function depthwiseBackpropFilterImpl(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number], strides: number | [number, number], pad: Pad, dimRoundingMode?: RoundingMode): tf.Tensor4D {
+function depthwiseBackpropFilterImpl(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number], strides: number | [number, number], pad: Pad, dimRoundingMode?: RoundingMode): tf.Tensor4D {
   return tf.tidy((): tf.Tensor4D => {
     const [kh, kw, c, mult] = filterShape;
     if (mult !== 1) throw new Error(`DepthwiseConv2dNativeBackpropFilter on wasm: channel multiplier ${mult} is not supported (only 1)`);

@@ -9,20 +9,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { withInputs, type ConvGradAttrs } from './wasmKernels';
+import { runProgram, webgpuUtil, type Uniform, type WebgpuUtil } from './webgpuProgram';
 
 /** Cap on threads (split × filter elements) per dispatch; sets the split count for large filters. */
 const MAX_THREADS = 1 << 22;
 /** Rows one thread sums when the cap allows. */
 const TARGET_CHUNK = 512;
-
-interface WebgpuUtil {
-  flatDispatchLayout(shape: number[]): { x: number[] };
-  computeDispatch(layout: { x: number[] }, shape: number[], workgroup: number[]): [number, number, number];
-}
-
-interface WebgpuBackendLike {
-  runWebGPUProgram(program: unknown, inputs: tf.TensorInfo[], dtype: string, uniforms: { type: string; data: number[] }[]): tf.TensorInfo;
-}
 
 /** partial[s, o] over o = ((i·kw + j)·cin + ci)·cout + co (regular) or (i·kw + j)·c + ch (depthwise). */
 class FilterGradProgram {
@@ -81,7 +73,7 @@ class FilterGradProgram {
   }
 }
 
-function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, a: ConvGradAttrs, depthwise: boolean, backend: WebgpuBackendLike, util: WebgpuUtil): tf.Tensor {
+function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, a: ConvGradAttrs, depthwise: boolean, backend: unknown, util: WebgpuUtil): tf.Tensor {
   const filterShape = a.filterShape!;
   const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, a.strides, 1, a.pad, a.dimRoundingMode, depthwise, 'channelsLast');
   if (depthwise && filterShape[3] !== 1) throw new Error(`DepthwiseConv2dNativeBackpropFilter on webgpu: channel multiplier ${filterShape[3]} is not supported (only 1)`);
@@ -90,7 +82,7 @@ function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, a: ConvGradAttrs, depthwise
   const splits = Math.max(1, Math.min(Math.ceil(rows / TARGET_CHUNK), Math.floor(MAX_THREADS / filterSize)));
   const chunk = Math.ceil(rows / splits);
   const program = new FilterGradProgram(splits, filterSize, depthwise, util);
-  const uniforms = [
+  const uniforms: Uniform[] = [
     { type: 'int32', data: [info.padInfo.top, info.padInfo.left] },
     { type: 'int32', data: [info.strideHeight, info.strideWidth] },
     { type: 'int32', data: [filterShape[1]] },
@@ -98,7 +90,7 @@ function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, a: ConvGradAttrs, depthwise
     { type: 'int32', data: [chunk] },
     { type: 'int32', data: [filterSize] },
   ];
-  const partial = tf.engine().makeTensorFromTensorInfo(backend.runWebGPUProgram(program, [x, dy], 'float32', uniforms));
+  const partial = tf.engine().makeTensorFromTensorInfo(runProgram(backend, program, [x, dy], uniforms));
   return tf.reshape(splits === 1 ? partial : tf.sum(partial, 0), filterShape);
 }
 
@@ -107,14 +99,14 @@ let registered = false;
 /** Replace webgpu's filter-gradient kernels (idempotent). */
 export async function registerWebgpuGradientKernels(): Promise<void> {
   if (registered || process.env.SED_WEBGPU_NATIVE_GRADS === '1') return;
-  const { webgpu_util: util } = await import('@tensorflow/tfjs-backend-webgpu');
+  const util = await webgpuUtil();
   for (const [kernelName, depthwise] of [['Conv2DBackpropFilter', false], ['DepthwiseConv2dNativeBackpropFilter', true]] as const) {
     if (tf.getKernel(kernelName, 'webgpu')) tf.unregisterKernel(kernelName, 'webgpu');
     tf.registerKernel({
       kernelName,
       backendName: 'webgpu',
       kernelFunc: ({ inputs, backend, attrs }) =>
-        withInputs([inputs.x!, inputs.dy!], backend, (x, dy) => filterGrad(x, dy, attrs as unknown as ConvGradAttrs, depthwise, backend as unknown as WebgpuBackendLike, util as unknown as WebgpuUtil)),
+        withInputs([inputs.x!, inputs.dy!], backend, (x, dy) => filterGrad(x, dy, attrs as unknown as ConvGradAttrs, depthwise, backend, util)),
     });
   }
   registered = true;

@@ -1,0 +1,54 @@
+/**
+ * What our custom WebGPU kernels share: tfjs-backend-webgpu's program interface (an object the backend
+ * compiles into a compute shader around `getUserCode()`), its dispatch helpers, and the call that runs a
+ * program. `ElementwiseProgram` covers the one-thread-per-element kernels.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface WebgpuUtil {
+  flatDispatchLayout(shape: number[]): { x: number[] };
+  computeDispatch(layout: { x: number[] }, shape: number[], workgroup: number[]): [number, number, number];
+}
+
+export type Uniform = { type: 'float32' | 'int32' | 'uint32'; data: number[] };
+
+/** tfjs-backend-webgpu's dispatch helpers (the package is loaded only with the webgpu backend). */
+export async function webgpuUtil(): Promise<WebgpuUtil> {
+  return (await import('@tensorflow/tfjs-backend-webgpu')).webgpu_util as unknown as WebgpuUtil;
+}
+
+/** Run `program` on the webgpu `backend` (a kernel function's `backend` argument). */
+export function runProgram(backend: unknown, program: unknown, inputs: tf.TensorInfo[], uniforms: Uniform[]): tf.TensorInfo {
+  return (backend as { runWebGPUProgram(p: unknown, i: tf.TensorInfo[], d: string, u: Uniform[]): tf.TensorInfo }).runWebGPUProgram(program, inputs, 'float32', uniforms);
+}
+
+/**
+ * One thread per output element: `body` assigns `value` from the inputs (raw arrays named as in
+ * `variableNames`) at `index`; `prelude` holds helper functions. Uniforms are separate scalars (a
+ * multi-value entry would be laid out as a vector).
+ */
+export class ElementwiseProgram {
+  outputShape: number[];
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  size = true;
+
+  constructor(shape: number[], readonly variableNames: string[], readonly uniforms: string, readonly shaderKey: string, private readonly body: string, util: WebgpuUtil, private readonly prelude = '') {
+    this.outputShape = shape;
+    this.dispatchLayout = util.flatDispatchLayout(shape);
+    this.dispatch = util.computeDispatch(this.dispatchLayout, shape, this.workgroupSize);
+  }
+
+  getUserCode(): string {
+    return `
+      ${this.prelude}
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          ${this.body}
+          setOutputAtIndex(index, value);
+        }
+      }
+    `;
+  }
+}
