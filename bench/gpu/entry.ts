@@ -3,7 +3,9 @@
  * parity of every parity fixture on the active backend (webgpu), inference throughput (model only and
  * with the frontend) and training throughput (forward + backward + Adam) at batch 64, each against the
  * reference's H200 figures (anchors). Writes JSON to $OUT/gpu.json (or ./gpu.json).
+ * `--streams 1,2,4` measures inference of `--stream-models` with that many processes sharing the GPU (streams.ts).
  * Usage: node entry.js [--profile a,b] [--parity <dir>] [--models a,b] [--train a,b] [--batch 64] [--backend webgpu]
+ *        [--streams 1,2,4 --stream-models fmn10+tf:256 --iters 20]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,6 +18,7 @@ import { configFromParityMetadata, createModel, parseModelName } from '../../eng
 import { AudioCache } from '../../engine/train/cache';
 import { defaultDecode } from '../../engine/train/data';
 import { profileModels } from './profile';
+import { multiStream, streamChild } from './streams';
 import { trainingBench } from './trainingBench';
 import { arg } from '../common';
 
@@ -125,6 +128,8 @@ async function fillCache(dir: string): Promise<void> {
 async function main() {
   const cacheDir = arg('fill-cache', '');
   if (cacheDir) return fillCache(cacheDir);
+  const child = arg('stream-child', '');
+  if (child) return streamChild(child, Number(arg('batch', '64')), Number(arg('iters', '20')), arg('backend', 'webgpu'));
   const backend = await initBackend(arg('backend', 'webgpu'));
   console.log(JSON.stringify(backend));
   const submitBatch = arg('submit-batch', '');
@@ -133,6 +138,17 @@ async function main() {
   const result: Record<string, unknown> = { date: new Date().toISOString(), backend };
   const profile = arg('profile', '').split(',').filter(Boolean);
   if (profile.length) result.profile = await profileModels(profile, batch);
+  const streams = arg('streams', '').split(',').filter(Boolean).map(Number);
+  if (streams.length) {
+    result.streams = [];
+    for (const name of arg('stream-models', 'fmn10+tf:256').split(',')) {
+      for (const n of streams) {
+        const row = await multiStream(name, n, batch, Number(arg('iters', '20')), arg('backend', 'webgpu'));
+        console.log(JSON.stringify(row));
+        (result.streams as unknown[]).push(row);
+      }
+    }
+  }
   const parityDir = arg('parity', '');
   if (parityDir) result.parity = await parity(parityDir);
   const models = arg('models', 'fmn04,fmn10,fmn10+tf:256,fmn10+hybrid:128,fmn10+gru:256,fmn04+hybrid:104').split(',').filter(Boolean);

@@ -87,6 +87,18 @@ export interface EngineSedModel extends SedModel {
 
 const BN_MOMENTUM = 0.01;
 
+/**
+ * Momentum of a BatchNorm running-statistics update, `tracked` updates in (this one included): 1/tracked
+ * for the first 1/BN_MOMENTUM updates (the running value is the plain mean of every batch so far), then
+ * PyTorch's fixed 0.01. With 0.01 from the start, the initial running_var of 1 keeps a weight of 0.99ⁿ:
+ * 0.006 after 513 steps (27 epochs of 600 clips at batch 32), while our depthwise layers' output variance is
+ * ~2e-3, so their running variances came out 1.2–3.5× too large and eval-mode outputs collapsed
+ * (bench/RESULTS.md). Checkpoints that already tracked ≥ 100 batches (imported ones) update exactly as PyTorch.
+ */
+export function batchNormMomentum(tracked: number): number {
+  return Math.max(BN_MOMENTUM, 1 / Math.max(1, tracked));
+}
+
 class Model implements EngineSedModel {
   readonly config: ModelConfig;
   readonly params: Map<string, tf.Variable>;
@@ -143,13 +155,15 @@ class Model implements EngineSedModel {
   applyBatchNormUpdate(): number {
     const n = this.pending.size;
     for (const [prefix, { mean, variance }] of this.pending) {
+      const counter = `${prefix}.num_batches_tracked`;
+      const tracked = (this.store.counters.get(counter) ?? 0) + 1;
+      const momentum = batchNormMomentum(tracked);
       for (const [key, batch] of [[`${prefix}.running_mean`, mean], [`${prefix}.running_var`, variance]] as const) {
         const v = this.params.get(key)!;
         // Inside tidy so the new value's handle is released; the variable keeps its buffer.
-        tf.tidy(() => v.assign(ema(v, batch, 1 - BN_MOMENTUM)));
+        tf.tidy(() => v.assign(ema(v, batch, 1 - momentum)));
       }
-      const counter = `${prefix}.num_batches_tracked`;
-      this.store.counters.set(counter, (this.store.counters.get(counter) ?? 0) + 1);
+      this.store.counters.set(counter, tracked);
     }
     this.disposePending();
     return n;

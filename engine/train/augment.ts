@@ -80,28 +80,18 @@ export function drawShifts(batch: number, cfg: AugmentConfig, rng: Rng): number[
   return Array.from({ length: batch }, () => (cfg.frameShiftSigma > 0 ? Math.round(rng.normal() * cfg.frameShiftSigma) : 0));
 }
 
-/** torch.roll semantics along the time axis: out[t] = x[(t − shift) mod T]. */
-function rollTime(x: tf.Tensor, axis: number, shift: number): tf.Tensor {
-  const t = x.shape[axis];
-  const s = ((shift % t) + t) % t;
-  if (s === 0) return x;
-  const begin = x.shape.map(() => 0);
-  const sizeA = x.shape.slice();
-  const sizeB = x.shape.slice();
-  const beginA = begin.slice();
-  beginA[axis] = t - s;
-  sizeA[axis] = s;
-  sizeB[axis] = t - s;
-  return tf.concat([tf.slice(x, beginA, sizeA), tf.slice(x, begin, sizeB)], axis);
-}
-
-/** Roll each clip of mel [B,F,T,1] by its shift. */
+/**
+ * Roll each clip of mel [B,F,T,1] in time by its shift, torch.roll semantics (out[t] = x[(t − shift) mod T]),
+ * as one gather: per-clip slices and concats cost ~100 kernels a batch, and on the GPU dispatches bound a step.
+ */
 export function shiftMel(mel: tf.Tensor4D, shifts: number[]): tf.Tensor4D {
   if (shifts.every((s) => s === 0)) return mel;
-  return tf.tidy(() => {
-    const clips = tf.unstack(mel, 0).map((clip, i) => rollTime(clip, 1, shifts[i]));
-    return tf.stack(clips, 0) as tf.Tensor4D;
+  const t = mel.shape[2];
+  const idx = new Int32Array(shifts.length * t);
+  shifts.forEach((shift, b) => {
+    for (let i = 0; i < t; i++) idx[b * t + i] = (((i - shift) % t) + t) % t;
   });
+  return tf.tidy(() => tf.gather(mel, tf.tensor2d(idx, [shifts.length, t], 'int32'), 2, 1) as tf.Tensor4D);
 }
 
 /** The target shift matching a mel shift: round(shift / ratio) (ratio = mel frames per target frame). */

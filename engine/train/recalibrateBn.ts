@@ -1,10 +1,11 @@
 /**
  * "Precise BN": BatchNorm running statistics recomputed as the average batch statistics of training-mode
- * forwards over clean (unaugmented) training clips, with the weights fixed. The running averages a
- * training run accumulates (momentum 0.01) trail weights that keep changing and see augmented batches;
- * for our GPU-trained default model they left the depthwise layers' running variances ~2.7× too large,
- * so eval-mode outputs collapsed (validation PSDS1 0.22 → 0.58 mean per-class after recalibration,
- * engine/assets/default-model/MODEL_CARD.md).
+ * forwards over clean (unaugmented) training clips, with the weights fixed. Useful for checkpoints whose
+ * running statistics trail their weights: models fine-tuned briefly (running averages move by 1 % per step),
+ * trained in small micro-batches, or trained before the running statistics dropped their initial values
+ * (`batchNormMomentum`): our first GPU-trained default model kept 0.6 % of the initial running_var of 1,
+ * which tripled its depthwise layers' variances (~2e-3) and collapsed eval-mode outputs (validation PSDS1
+ * 0.22 → 0.58 mean per-class after recalibration, engine/assets/default-model/MODEL_CARD.md).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { EngineSedModel } from '../models/index';

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { initBackend } from '../../engine/backend/select';
 import { configFromParityMetadata, countParams, createModel, expectedParamShapes, parseModelName, SEQ_MODELS } from '../../engine/models';
+import { batchNormMomentum } from '../../engine/models/predictionsWrapper';
 import { linearScan } from '../../engine/models/scan';
 import { sdpa } from '../../engine/models/attention';
 import type { HostTensor } from '../../engine/io/safetensors';
@@ -146,38 +147,59 @@ describe('models on the cpu backend', function () {
     model.dispose();
   });
 
-  it('training mode uses batch statistics and applyBatchNormUpdate moves running stats by momentum 0.01', () => {
+  it('training mode uses batch statistics; running stats average the first 100 batches, then move by momentum 0.01', () => {
+    assert.deepEqual([1, 2, 50, 100, 101, 5000].map(batchNormMomentum), [1, 0.5, 0.02, 0.01, 0.01, 0.01]);
     const model = createModel(parseModelName('fmn04', 4), { seed: 2 });
-    const x = mel(3, 32);
     const rm = model.params.get('model.fmn.features.0.1.running_mean')!;
     const rv = model.params.get('model.fmn.features.0.1.running_var')!;
-    const before = { m: rm.dataSync().slice(), v: rv.dataSync().slice() };
+    const w = model.params.get('model.fmn.features.0.0.weight')!;
+    // Stem conv output statistics of a batch, computed independently (unbiased variance, as PyTorch tracks).
+    const stemStats = (x: tf.Tensor4D) => {
+      const y = tf.conv2d(x, w as tf.Tensor4D, [2, 2], [[0, 0], [1, 1], [1, 1], [0, 0]]);
+      const { mean, variance } = tf.moments(y, [0, 1, 2]);
+      const n = y.shape[0] * y.shape[1] * y.shape[2];
+      return { m: mean.dataSync(), v: variance.dataSync().map((v) => (v * n) / (n - 1)) };
+    };
+    const close = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+      for (let c = 0; c < a.length; c++) assert.ok(Math.abs(a[c] - b[c]) < 1e-5 * Math.max(1, Math.abs(b[c])), `channel ${c}: ${a[c]} vs ${b[c]}`);
+    };
+    const x = mel(3, 32);
     const evalOut = model.forward(x).strongLogits;
     const trainOut = model.forward(x, { training: true }).strongLogits;
     assert.ok(maxAbsDiff(evalOut, trainOut) > 1e-3, 'batch statistics differ from the running ones');
-    // Stem conv output statistics, computed independently.
-    const w = model.params.get('model.fmn.features.0.0.weight')!;
-    const y = tf.conv2d(x, w as tf.Tensor4D, [2, 2], [[0, 0], [1, 1], [1, 1], [0, 0]]);
-    const { mean, variance } = tf.moments(y, [0, 1, 2]);
-    const n = y.shape[0] * y.shape[1] * y.shape[2];
     assert.equal(model.applyBatchNormUpdate(), 46, 'one update per BatchNorm (stem, 44 in the blocks, features.16)');
-    const m = mean.dataSync();
-    const v = variance.dataSync();
-    const after = { m: rm.dataSync(), v: rv.dataSync() };
-    for (let c = 0; c < m.length; c++) {
-      assert.ok(Math.abs(after.m[c] - (0.99 * before.m[c] + 0.01 * m[c])) < 1e-5);
-      assert.ok(Math.abs(after.v[c] - (0.99 * before.v[c] + 0.01 * v[c] * n / (n - 1))) < 1e-5);
-    }
+    // First update: the initial running values (0, 1) are dropped, not kept with weight 0.99.
+    const s1 = stemStats(x);
+    close(rm.dataSync(), s1.m);
+    close(rv.dataSync(), s1.v);
     assert.equal(model.applyBatchNormUpdate(), 0, 'nothing pending after the update');
+    const x2 = mel(3, 32, 5);
+    model.forward(x2, { training: true });
+    model.applyBatchNormUpdate();
+    const s2 = stemStats(x2);
+    close(rm.dataSync(), s1.m.map((m, c) => (m + s2.m[c]) / 2));
+    close(rv.dataSync(), s1.v.map((v, c) => (v + s2.v[c]) / 2));
     const counter = model.stateDict().get('model.fmn.features.0.1.num_batches_tracked')!;
     assert.equal(counter.dtype, 'I64');
-    assert.equal(Number((counter.data as BigInt64Array)[0]), 1);
+    assert.equal(Number((counter.data as BigInt64Array)[0]), 2);
     // The folded inference weights follow the changed running statistics.
     const evalAfter = model.forward(x).strongLogits;
     assert.ok(maxAbsDiff(evalOut, evalAfter) > 0, 'inference cache was invalidated');
     const fresh = createModel(model.config, { weights: model.stateDict() });
     assert.ok(maxAbsDiff(fresh.forward(x).strongLogits, evalAfter) < 1e-5);
     fresh.dispose();
+    // A checkpoint that tracked many batches (e.g. an imported upstream one) updates exactly as PyTorch.
+    const weights = model.stateDict();
+    for (const [k, t] of weights) if (k.endsWith('num_batches_tracked')) weights.set(k, { ...t, data: BigInt64Array.of(1000n) });
+    const trained = createModel(model.config, { weights });
+    const trm = trained.params.get('model.fmn.features.0.1.running_mean')!;
+    const trv = trained.params.get('model.fmn.features.0.1.running_var')!;
+    const before = { m: trm.dataSync().slice(), v: trv.dataSync().slice() };
+    trained.forward(x, { training: true });
+    trained.applyBatchNormUpdate();
+    close(trm.dataSync(), before.m.map((m, c) => 0.99 * m + 0.01 * s1.m[c]));
+    close(trv.dataSync(), before.v.map((v, c) => 0.99 * v + 0.01 * s1.v[c]));
+    trained.dispose();
     model.dispose();
   });
 

@@ -156,6 +156,9 @@ describe('train recipe', () => {
     assert.deepEqual([...rollTargets(targets, 4, 2, -1)], [0, 0, 0, 0, 0, 0, 1, 0]);
     const mel = tf.tensor4d([0, 1, 2, 3, 10, 11, 12, 13], [2, 1, 4, 1]);
     assert.deepEqual([...shiftMel(mel, [1, -1]).dataSync()], [3, 0, 1, 2, 11, 12, 13, 10]);
+    // Every mel bin rolls alike; shifts wrap modulo the frame count.
+    const mel2 = tf.tensor4d([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], [2, 2, 3, 1]);
+    assert.deepEqual([...shiftMel(mel2, [4, -2]).dataSync()], [2, 0, 1, 5, 3, 4, 8, 6, 7, 11, 9, 10]);
     const draw = { perm: [1, 0], lambdas: [0.75, 0.6] };
     assert.deepEqual([...mixBatch(tf.tensor2d([0, 4, 8, 12], [2, 2]), draw).dataSync()].map((x) => +x.toFixed(5)), [2, 6, 4.8, 8.8]);
     assert.deepEqual([...mixTargets(tf.tensor2d([1, 0, 1, 1], [2, 2]), draw).dataSync()].map((x) => +x.toFixed(5)), [1, 0.25, 1, 0.6]);

@@ -104,7 +104,9 @@ export function register(program: Command): void {
         bar.log('stopping after the current batch and saving (Ctrl-C again to quit without saving)…');
         controller.abort();
       };
+      // SIGTERM too (kill, timeout, service managers): stop as cleanly as on Ctrl-C.
       process.on('SIGINT', onSigint);
+      process.on('SIGTERM', onSigint);
       const opts: TrainOptions = {
         model: o.model,
         trainTsv: o.trainTsv,
@@ -154,6 +156,7 @@ export function register(program: Command): void {
         if (summary.stopped) process.exitCode = 130;
       } finally {
         process.off('SIGINT', onSigint);
+        process.off('SIGTERM', onSigint);
       }
     });
 }
