@@ -8,12 +8,15 @@
  *   → collapse freq                                             [B,T/4,E]   (T = 1000 → 250 frames)
  *
  * Time is downsampled only by the stem and block 1; frequency by 128. Paddings are symmetric (k−1)/2
- * (PyTorch), not TF "same". In inference mode BatchNorm is folded into the conv weights per call
- * (one fused conv + bias + ReLU instead of conv, BN and activation over the activations).
+ * (PyTorch), not TF "same". In inference mode BatchNorm is folded into the conv weights (cached) and
+ * every conv is one fused op with its bias and activation; a block's projection conv also takes the SE
+ * gate (on its input channels) and the skip connection. On webgpu each such op is one dispatch
+ * (engine/backend/webgpuInference.ts), which is what bounds inference speed there.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamGetter, ParamSpec } from './params';
 import { hardswish, stage, type ForwardContext } from './layers';
+import { pointwiseConv, seGate, seGateOps, spatialConv } from '../backend/webgpuInference';
 
 const BN_EPS = 1e-3;
 
@@ -135,11 +138,17 @@ function applyAct(x: tf.Tensor4D, act: Act | 'linear'): tf.Tensor4D {
   return x;
 }
 
-/** Conv (no bias) → BatchNorm → activation. */
-function convBn(p: ParamGetter, convKey: string, bnPrefix: string, x: tf.Tensor4D, o: ConvOpts, ctx: ForwardContext): tf.Tensor4D {
+/** What a block's projection conv takes besides its input. */
+interface ConvExtras {
+  /** [B, Cin]: squeeze-excitation gate, multiplied into the input channels. */
+  seGate?: tf.Tensor2D;
+  /** [B, H, W, Cout]: skip connection, added to the output. */
+  residual?: tf.Tensor4D;
+}
+
+/** (x · SE gate) → conv (no bias) → BatchNorm → activation (+ residual). */
+function convBn(p: ParamGetter, convKey: string, bnPrefix: string, x: tf.Tensor4D, o: ConvOpts, ctx: ForwardContext, extras: ConvExtras = {}): tf.Tensor4D {
   const w = p(convKey) as tf.Tensor4D;
-  // Explicit padding: tfjs derives the output width of a numeric pad from the *height* stride.
-  const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [o.pad, o.pad], [o.pad, o.pad], [0, 0]];
   const gamma = p(`${bnPrefix}.weight`);
   const beta = p(`${bnPrefix}.bias`);
   if (!ctx.training) {
@@ -150,17 +159,20 @@ function convBn(p: ParamGetter, convKey: string, bnPrefix: string, x: tf.Tensor4
       const s = tf.mul(gamma, tf.rsqrt(tf.add(variance, BN_EPS)));
       return [tf.mul(w, o.depthwise ? tf.reshape(s, [-1, 1]) : s), tf.sub(beta, tf.mul(mean, s))];
     };
-    const [filter, bias] = ctx.derived ? ctx.derived.get(convKey, [w, gamma, beta, mean, variance], fold) : fold();
-    const fusedAct = o.act === 'relu' ? 'relu' : 'linear';
-    const y = o.depthwise
-      // fused.depthwiseConv2d's typing omits explicit padding, which its kernels (cpu, wasm) do accept.
-      ? tf.fused.depthwiseConv2d({ x, filter: filter as tf.Tensor4D, strides: o.strides, pad: pad as unknown as number, bias, activation: fusedAct })
-      : tf.fused.conv2d({ x, filter: filter as tf.Tensor4D, strides: o.strides, pad, bias, activation: fusedAct });
-    return o.act === 'hardswish' ? hardswish(y) : y;
+    const [filter, bias] = (ctx.derived ? ctx.derived.get(convKey, [w, gamma, beta, mean, variance], fold) : fold()) as [tf.Tensor4D, tf.Tensor1D];
+    const pointwise = !o.depthwise && w.shape[0] === 1 && w.shape[1] === 1 && o.strides[0] === 1 && o.strides[1] === 1;
+    return pointwise
+      ? pointwiseConv(x, filter, bias, { act: o.act, ...extras })
+      : spatialConv(x, filter, bias, { strides: o.strides, pad: o.pad, depthwise: o.depthwise, act: o.act });
   }
-  const y = o.depthwise ? tf.depthwiseConv2d(x, w, o.strides, pad) : tf.conv2d(x, w, o.strides, pad);
+  const [B, , , C] = x.shape;
+  const gated: tf.Tensor4D = extras.seGate ? tf.mul(x, tf.reshape(extras.seGate, [B, 1, 1, C])) : x;
+  // Explicit padding: tfjs derives the output width of a numeric pad from the *height* stride.
+  const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [o.pad, o.pad], [o.pad, o.pad], [0, 0]];
+  const y = o.depthwise ? tf.depthwiseConv2d(gated, w, o.strides, pad) : tf.conv2d(gated, w, o.strides, pad);
   const yn = batchNormTrain(y, gamma as tf.Tensor1D, beta as tf.Tensor1D, (mean, variance) => ctx.bnStats.set(bnPrefix, { mean, variance }));
-  return applyAct(yn, o.act);
+  const out = applyAct(yn, o.act);
+  return extras.residual ? tf.add(out, extras.residual) : out;
 }
 
 /**
@@ -194,12 +206,11 @@ export function batchNormTrain(y: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tens
   return op(y, gamma, beta) as tf.Tensor4D;
 }
 
-function squeezeExcite(p: ParamGetter, prefix: string, x: tf.Tensor4D): tf.Tensor4D {
-  const s = tf.mean(x, [1, 2]) as tf.Tensor2D; // [B, exp]
-  const h = tf.fused.matMul({ a: s, b: p(`${prefix}.fc1.weight`) as tf.Tensor2D, bias: p(`${prefix}.fc1.bias`), activation: 'relu' });
-  const g = tf.sigmoid(tf.fused.matMul({ a: h, b: p(`${prefix}.fc2.weight`) as tf.Tensor2D, bias: p(`${prefix}.fc2.bias`) }));
-  const [B, C] = g.shape as [number, number];
-  return tf.mul(x, tf.reshape(g, [B, 1, 1, C]));
+/** Squeeze-excitation gate [B, C] of x [B, H, W, C]; the projection conv applies it. */
+function squeezeExcite(p: ParamGetter, prefix: string, x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor2D {
+  const fc = (name: string): [tf.Tensor2D, tf.Tensor1D] => [p(`${prefix}.${name}.weight`) as tf.Tensor2D, p(`${prefix}.${name}.bias`) as tf.Tensor1D];
+  // The fused gate has no gradient: training keeps the tfjs ops.
+  return (ctx.training ? seGateOps : seGate)(x, ...fc('fc1'), ...fc('fc2'));
 }
 
 /** Output of `features.<k>` for the taps in `taps` (NHWC), used by parity tests. */
@@ -215,20 +226,21 @@ export function backboneForward(p: ParamGetter, widthMult: number, mel: tf.Tenso
     const pre = `${P}.${b.index}.block`;
     const input = x;
     x = stage(ctx, input, tapped(), () => {
-      let h = input;
+      let h = input; // [B, H, W, in]
       let j = 0;
       if (b.expC !== b.inC) {
-        h = convBn(p, `${pre}.${j}.0.weight`, `${pre}.${j}.1`, h, { strides: [1, 1], pad: 0, depthwise: false, act: b.act }, ctx);
+        h = convBn(p, `${pre}.${j}.0.weight`, `${pre}.${j}.1`, h, { strides: [1, 1], pad: 0, depthwise: false, act: b.act }, ctx); // [B, H, W, exp]
         j++;
       }
-      h = convBn(p, `${pre}.${j}.0.weight`, `${pre}.${j}.1`, h, { strides: b.stride, pad: (b.kernel - 1) / 2, depthwise: true, act: b.act }, ctx);
+      h = convBn(p, `${pre}.${j}.0.weight`, `${pre}.${j}.1`, h, { strides: b.stride, pad: (b.kernel - 1) / 2, depthwise: true, act: b.act }, ctx); // [B, H/sf, W/st, exp]
       j++;
+      let gate: tf.Tensor2D | undefined; // [B, exp]
       if (b.se) {
-        h = squeezeExcite(p, `${pre}.${j}.conc_se_layers.0`, h);
+        gate = squeezeExcite(p, `${pre}.${j}.conc_se_layers.0`, h, ctx);
         j++;
       }
-      h = convBn(p, `${pre}.${j}.0.weight`, `${pre}.${j}.1`, h, { strides: [1, 1], pad: 0, depthwise: false, act: 'linear' }, ctx);
-      return b.stride[0] === 1 && b.stride[1] === 1 && b.inC === b.outC ? tf.add(h, input) : h;
+      const residual = b.stride[0] === 1 && b.stride[1] === 1 && b.inC === b.outC ? input : undefined;
+      return convBn(p, `${pre}.${j}.0.weight`, `${pre}.${j}.1`, h, { strides: [1, 1], pad: 0, depthwise: false, act: 'linear' }, ctx, { seGate: gate, residual }); // [B, H/sf, W/st, out]
     });
     taps?.set(b.index, x);
   }
