@@ -1,7 +1,7 @@
 /**
  * The training-path gradient replacements match plain autodiff: Sum/Mean gradients expanded on the device
- * (engine/train/gradients.ts) and the closed-form BatchNorm backward (fmn.ts batchNormTrain), on the
- * wasm and cpu backends.
+ * and the Relu6 mask from steps (engine/train/gradients.ts), and the closed-form BatchNorm backward
+ * (fmn.ts batchNormTrain), on the wasm and cpu backends.
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
@@ -34,6 +34,17 @@ for (const backend of ['wasm', 'cpu'] as const) {
       assert.ok(maxAbs(gSum, tf.broadcastTo(w, [2, 3, 4, 5])) < 1e-6);
       assert.ok(maxAbs(gMean, tf.div(tf.broadcastTo(w, [2, 3, 4, 5]), 15)) < 1e-6);
       assert.ok(maxAbs(tf.grad((t: tf.Tensor) => tf.mean(t))(x), tf.fill([2, 3, 4, 5], 1 / 120)) < 1e-9);
+    });
+
+    it('Relu6 gradient is dy on 0 < x ≤ 6 and 0 elsewhere (tfjs: lessEqual(x, 6)·step(x)), boundaries included', () => {
+      const x = tf.tensor1d([-7, -1e-3, 0, 1e-3, 2.5, 6 - 1e-3, 6, 6 + 1e-3, 9]);
+      const dy = tf.tensor1d([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      const g = tf.grad((t: tf.Tensor) => tf.relu6(t))(x, dy);
+      assert.deepEqual(Array.from(g.dataSync()), [0, 0, 0, 4, 5, 6, 7, 0, 0]);
+      const r = tf.randomNormal([3, 4, 5], 3, 4, 'float32', 8);
+      const viaHardswish = tf.grad((t: tf.Tensor) => tf.sum(tf.div(tf.mul(t, tf.relu6(tf.add(t, 3))), 6)))(r);
+      const expected = tf.tidy(() => tf.where(tf.less(r, -3), tf.zerosLike(r), tf.where(tf.greater(r, 3), tf.onesLike(r), tf.div(tf.add(tf.mul(r, 2), 3), 6))));
+      assert.ok(maxAbs(viaHardswish, expected) < 1e-6, 'hardswish derivative');
     });
 
     it('batchNormTrain matches autodiff BatchNorm: output, dx, dγ, dβ and the recorded statistics', () => {

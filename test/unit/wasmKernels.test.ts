@@ -61,6 +61,11 @@ const CASES: Case[] = [
   { n: 3, h: 9, w: 11, cin: 8, cout: 7, k: 1, stride: [1, 1], pad: 'valid' },
   { n: 2, h: 10, w: 9, cin: 3, cout: 2, k: 3, stride: [2, 2], pad: 'valid' },
   { n: 2, h: 32, w: 40, cin: 1, cout: 8, k: 3, stride: [2, 2], pad: PYTORCH_PAD(3) },
+  { n: 2, h: 13, w: 17, cin: 5, cout: 4, k: 3, stride: [1, 2], pad: PYTORCH_PAD(3) },
+  { n: 3, h: 11, w: 9, cin: 6, cout: 5, k: 3, stride: [1, 1], pad: PYTORCH_PAD(3) },
+  { n: 2, h: 15, w: 13, cin: 7, cout: 3, k: 5, stride: [2, 2], pad: PYTORCH_PAD(5) },
+  { n: 2, h: 9, w: 14, cin: 4, cout: 6, k: 5, stride: [1, 2], pad: PYTORCH_PAD(5) },
+  { n: 2, h: 7, w: 13, cin: 3, cout: 10, k: 1, stride: [1, 1], pad: 'valid' },
 ];
 
 function describeCase(c: Case): string {
@@ -147,6 +152,42 @@ describe('wasm gradient kernels (vs cpu backend)', function () {
       const f = randomData(filterShape, 5 + k);
       const run = () => tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor4d(dy, outShape), filter: tf.tensor4d(f, filterShape) }, { strides: stride, pad, dataFormat: 'NHWC', inputShape: xShape } as unknown as tf.NamedAttrMap) as tf.Tensor;
       assertClose(await on('wasm', run), await on('cpu', run), `Conv2DBackpropInput k${k} stride ${stride}`);
+    }
+  });
+
+  it('Sum and Mean over leading, middle and all axes (keepDims or not) match cpu', async () => {
+    const shape = [3, 5, 7, 6];
+    const x = randomData(shape, 9);
+    const cases: Array<[number[], boolean]> = [[[0, 1, 2], false], [[1, 2], true], [[1, 2], false], [[0], false], [[0, 1, 2, 3], false], [[3], true], [[2, 1], false], [[0, 2], false]];
+    for (const [axes, keepDims] of cases) {
+      for (const op of ['sum', 'mean'] as const) {
+        const run = () => tf[op](tf.tensor(x, shape), axes, keepDims);
+        assertClose(await on('wasm', run), await on('cpu', run), `${op} axes [${axes}] keepDims ${keepDims}`);
+        await tf.setBackend('wasm');
+        const wasmShape = tf.tidy(run).shape;
+        await tf.setBackend('cpu');
+        assert.deepEqual(wasmShape, tf.tidy(run).shape, `${op} axes [${axes}] keepDims ${keepDims}: shape`);
+      }
+    }
+  });
+
+  it('binary ops with a per-channel vector (either side, any C, rows not divisible) match cpu, shapes included', async () => {
+    const cases: Array<[number[], number[]]> = [[[4, 6, 5, 8], [8]], [[2, 32, 24], [1, 1, 24]], [[64, 24], [1, 24]], [[7, 5], [5]], [[45, 3], [3]], [[16, 300], [300]], [[5, 3], [1, 1, 3]]];
+    for (const [shape, vecShape] of cases) {
+      const big = randomData(shape, shape.length + shape[0]);
+      const vec = randomData(vecShape, 3).map((v) => v + 1);
+      for (const op of ['mul', 'add', 'sub', 'div'] as const) {
+        for (const [label, run] of [
+          [`${op} [${shape}] ∘ [${vecShape}]`, () => tf[op](tf.tensor(big, shape), tf.tensor(vec, vecShape))],
+          [`${op} [${vecShape}] ∘ [${shape}]`, () => tf[op](tf.tensor(vec, vecShape), tf.tensor(big, shape))],
+        ] as Array<[string, () => tf.Tensor]>) {
+          assertClose(await on('wasm', run), await on('cpu', run), label);
+          await tf.setBackend('wasm');
+          const wasmShape = tf.tidy(run).shape;
+          await tf.setBackend('cpu');
+          assert.deepEqual(wasmShape, tf.tidy(run).shape, `${label}: shape`);
+        }
+      }
     }
   });
 
