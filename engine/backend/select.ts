@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
+import { watchUncapturedErrors, type WatchedDevice } from './gpuErrors';
 
 export const BACKEND_NAMES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -93,6 +94,7 @@ async function tryWebgpu(allowSoftware: boolean): Promise<string> {
   Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   await import('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs could not initialise the webgpu backend on this adapter');
+  watchUncapturedErrors((tf.backend() as unknown as { device: WatchedDevice }).device);
   const { registerWebgpuGradientKernels } = await import('./webgpuKernels');
   await registerWebgpuGradientKernels();
   await (await import('./dropoutMask')).registerWebgpuDropoutMask();

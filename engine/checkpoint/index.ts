@@ -9,6 +9,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { checkGpuHealth } from '../backend/gpuErrors';
 import { writeFileAtomic } from '../io/atomicWrite';
 import { readSafetensors, serializeSafetensors, type HostTensor } from '../io/safetensors';
 import { createModel, parseModelName } from '../models/index';
@@ -165,6 +166,7 @@ function replaceFolder(tmp: string, target: string, stamp: string): void {
  */
 export async function fetchWeights(model: EngineSedModel): Promise<void> {
   await Promise.all([...model.params.values()].map((v) => v.data()));
+  checkGpuHealth('saving a checkpoint');
 }
 
 /** Saves a model as a checkpoint folder `<dir>/{model.safetensors, config.json}` (on webgpu, after `fetchWeights`). */

@@ -9,6 +9,7 @@ import type { LoadedCheckpoint } from '../checkpoint/index';
 import { computeMel } from '../frontend/mel';
 import { decodeEvents, type SedEvent } from './events';
 import { medianFilter } from './medianFilter';
+import { readBack } from '../backend/gpuErrors';
 
 /** Seconds per output frame: 4 × the 160-sample hop at 16 kHz. */
 export const FRAME_SECONDS = 0.04;
@@ -68,7 +69,7 @@ async function scoreChunks(ckpt: LoadedCheckpoint, chunks: AudioChunk[], scorer?
     const mel = tf.tidy(() => computeMel(tf.stack(chunks.map((c) => tf.tensor1d(c.samples))) as tf.Tensor2D));
     let data: Float32Array;
     try {
-      data = (await mel.data()) as Float32Array;
+      data = await readBack(mel, 'mel spectrogram');
     } finally {
       mel.dispose();
     }
@@ -82,7 +83,7 @@ async function scoreChunks(ckpt: LoadedCheckpoint, chunks: AudioChunk[], scorer?
     return tf.sigmoid(strongLogits);
   });
   try {
-    return (await probs.data()) as Float32Array;
+    return await readBack(probs, 'detection');
   } finally {
     probs.dispose();
   }

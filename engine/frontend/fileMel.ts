@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { AudioDecodeError, DEFAULT_CHUNK_SECONDS, probeAudio, StreamingResampler, streamChunks, type AudioChunk, type AudioInfo } from '../audio';
 import { computeMel, MEL } from './mel';
+import { readBack } from '../backend/gpuErrors';
 
 export interface FileMel {
   /** Row-major [128, frames] (mel bin major), i.e. the tensor [1,128,T] without its batch axis. */
@@ -41,7 +42,7 @@ async function chunkMel(chunk: AudioChunk): Promise<{ data: Float32Array; frames
     return tf.reshape(tf.slice(m, [0, 0, 0, 0], [1, MEL.nMels, keep, 1]), [MEL.nMels, keep]);
   });
   try {
-    return { data: (await mel.data()) as Float32Array, frames: keep };
+    return { data: await readBack(mel, 'mel spectrogram'), frames: keep };
   } finally {
     mel.dispose();
   }

@@ -13,6 +13,7 @@ import { FRAMES_PER_SEGMENT } from './labels';
 import { writePseudoLabels } from './pseudoLabels';
 import { defaultMicroBatch } from './trainer';
 import type { MelFn } from './validation';
+import { readBack } from '../backend/gpuErrors';
 
 export interface PseudoLabelOptions {
   /** Teacher checkpoint folder. */
@@ -55,7 +56,7 @@ export async function writeTeacherPseudoLabels(o: PseudoLabelOptions): Promise<{
         const host = new Float32Array(n * SEGMENT_SAMPLES);
         host.set(wave.subarray(c0 * SEGMENT_SAMPLES, Math.min(wave.length, (c0 + n) * SEGMENT_SAMPLES)));
         const p = tf.tidy(() => tf.sigmoid(model.forward(melOf(tf.tensor2d(host, [n, SEGMENT_SAMPLES]), band), { training: false }).strongLogits));
-        probs.set((await p.data()) as Float32Array, c0 * FRAMES_PER_SEGMENT * classes.length);
+        probs.set(await readBack(p, `pseudo-labels of ${file}`), c0 * FRAMES_PER_SEGMENT * classes.length);
         p.dispose();
       }
       written.push(writePseudoLabels(o.outDir, path.basename(file), probs, chunks * FRAMES_PER_SEGMENT, classes, { model: meta.model, teacher: path.resolve(o.teacher), source_sha256: fileHash(file) }));

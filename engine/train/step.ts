@@ -15,6 +15,7 @@ import { distillationLoss } from './loss';
 import type { GroupedAdam } from './optimizer';
 import type { Rng } from './rng';
 import type { MelFn } from './validation';
+import { readBack } from '../backend/gpuErrors';
 
 export interface HostBatch {
   size: number;
@@ -203,7 +204,7 @@ export async function batchStep(ctx: StepContext, b: HostBatch, acc: GradAccumul
       tf.tidy(() => {
         (ctx.model as Partial<EngineSedModel>).applyBatchNormUpdate?.();
       });
-      const v = (await loss.data())[0]; // async: webgpu in Node has no synchronous read-back
+      const v = (await readBack(loss, 'training step'))[0]; // async: webgpu in Node has no synchronous read-back
       loss.dispose();
       if (!Number.isFinite(v)) throw new Error(`training loss became ${v} (learning rate too high, or bad input audio)`);
       lossSum += v * n;

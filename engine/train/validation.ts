@@ -12,6 +12,7 @@ import type { SedModel } from '../models/types';
 import type { AudioCache } from './cache';
 import type { LabelledSet } from './data';
 import { FRAME_SECONDS, FRAMES_PER_SEGMENT } from './labels';
+import { readBack } from '../backend/gpuErrors';
 
 export type MelFn = (waves: tf.Tensor2D, band: { fminHz: number; fmaxHz: number }) => tf.Tensor4D;
 
@@ -40,7 +41,7 @@ export async function predictSegments(model: SedModel, set: LabelledSet, melOf: 
     for (const s of chunk) {
       const mel = await cache.mel(`${s.file}`, { ...band, startSec: s.startSec, frontend: 'eval' }, async () => {
         const m = tf.tidy(() => melOf(tf.tensor2d(s.wave, [1, s.wave.length]), band));
-        const data = (await m.data()) as Float32Array;
+        const data = await readBack(m, `validation mel of ${s.file}`);
         const shape = m.shape.slice(1);
         m.dispose();
         return { shape, data };
@@ -51,7 +52,7 @@ export async function predictSegments(model: SedModel, set: LabelledSet, melOf: 
     const flat = new Float32Array(mels.length * mels[0].length);
     mels.forEach((m, k) => flat.set(m, k * m.length));
     const probs = tf.tidy(() => tf.sigmoid(model.forward(tf.tensor4d(flat, [chunk.length, ...melShape] as [number, number, number, number]), { training: false }).strongLogits));
-    const data = (await probs.data()) as Float32Array;
+    const data = await readBack(probs, 'validation');
     probs.dispose();
     const per = data.length / chunk.length;
     for (let k = 0; k < chunk.length; k++) out.push(data.slice(k * per, (k + 1) * per));

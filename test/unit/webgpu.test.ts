@@ -20,6 +20,7 @@ import { train } from '../../engine/train/trainer';
 import { loadCheckpoint } from '../../engine/checkpoint/index';
 import { SHARED_DIR } from '../helpers/paths';
 import { compare, tolerance } from '../helpers/parityTolerance';
+import { readBack, watchUncapturedErrors, type WatchedDevice } from '../../engine/backend/gpuErrors';
 
 const FIXTURES = path.join(SHARED_DIR, 'fixtures', 'parity');
 const DATA = path.join(SHARED_DIR, 'data', 'dcase2016t2-soundscapes');
@@ -181,5 +182,15 @@ describe('webgpu backend (software adapter on CI)', function () {
       ckpt.model.dispose();
     }
     fs.rmSync(out, { recursive: true, force: true });
+  });
+  it('fails the next read-back with the cause after an uncaptured GPU error (no silent garbage)', async () => {
+    const device = (tf.backend() as unknown as { device: WatchedDevice & { createBuffer(d: object): unknown; queue: { onSubmittedWorkDone(): Promise<void> } } }).device;
+    const x = tf.tensor1d([1, 2, 3]);
+    assert.deepEqual([...(await readBack(tf.mul(x, 2), 'before'))], [2, 4, 6]);
+    device.createBuffer({ size: 4, usage: 0 }); // no usage flags: a validation error nobody captures
+    await device.queue.onSubmittedWorkDone();
+    await assert.rejects(readBack(tf.mul(x, 2), 'detection'), /^Error: detection: the GPU reported an error, so its results are invalid \(GPUValidationError: /);
+    watchUncapturedErrors(device); // a clean slate for the suites after this one
+    x.dispose();
   });
 });

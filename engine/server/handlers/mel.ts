@@ -11,6 +11,7 @@ import { writeSafetensors } from '../../io/safetensors';
 import { MelRequest, type MelParams, type MelResult, type WorkDoneParams } from '../../protocol/protocol';
 import { optionalNumber, optionalString, requireExisting, requireString } from '../errors';
 import type { EngineServer } from '../server';
+import { readBack } from '../../backend/gpuErrors';
 
 const CHUNK_SECONDS = 10;
 const HOP_SECONDS = 0.01;
@@ -38,7 +39,7 @@ export function register(server: EngineServer): void {
           if (chunk.index < firstChunk) continue;
           if (chunk.index > lastChunk) break;
           const melT = tf.tidy(() => computeMel(tf.tensor2d(chunk.samples, [1, chunk.samples.length])));
-          const full = (await melT.data()) as Float32Array;
+          const full = await readBack(melT, `${m}: mel spectrogram`);
           const t = melT.shape[2];
           melT.dispose();
           // Frames past the real audio of the last (zero-padded) chunk are not shown.
