@@ -4,6 +4,7 @@
  * ~17 dispatches (hardswish alone is four). On webgpu each op here is one dispatch (WGSL in
  * webgpuInferencePrograms.ts); other backends, and shapes the kernels do not cover, run the tfjs ops the
  * backbone used before, so their results do not change. The kernels have no gradients: inference only.
+ * SED_WEBGPU_UNFUSED_INFERENCE=1 leaves them unregistered (tfjs' kernels; for A/B benchmarks on one GPU).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { hardswish } from '../models/layers';
@@ -22,7 +23,7 @@ let registered = false;
 
 /** Register the webgpu kernels (call once the webgpu backend is initialised). */
 export async function registerWebgpuInferenceKernels(): Promise<void> {
-  if (registered) return;
+  if (registered || process.env.SED_WEBGPU_UNFUSED_INFERENCE === '1') return;
   const util = await webgpuUtil();
   tf.registerKernel({
     kernelName: POINTWISE,
