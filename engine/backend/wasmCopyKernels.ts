@@ -5,8 +5,9 @@
  * `backend.readSync(x)`, a copy of the *whole* input, so taking 4 clips out of a 32-clip mel batch, or
  * one filter tap out of the stride phases, costs a full copy of the source each time (measured: 14 ms
  * for 2 MB out of 16 MB). Its Tile is an element-wise C++ loop (63 ms to broadcast [4,1,1,48] to
- * [4,16,250,48], 35× a broadcasting Add) and its GatherV2 one too (0.3 s to roll a [32,128,1000,1] mel batch
- * in time). These versions copy contiguous runs from heap views instead.
+ * [4,16,250,48], 35× a broadcasting Add), and so are its GatherV2 (0.3 s to roll a [32,128,1000,1] mel
+ * batch in time) and PadV2 (15 ms to pad the stem's [4,128,1000,1] input). These versions copy
+ * contiguous runs between heap views instead.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -17,63 +18,82 @@ interface WasmHeapBackend {
   typedArrayFromHeap(info: tf.TensorInfo): Typed;
 }
 
-/** Runs shorter than this are copied element by element (a subarray per run costs more). */
+/**
+ * The whole wasm heap as a typed array of the tensors' dtype, and where each tensor starts in it
+ * (elements): copies between tensors are then `copyWithin` calls, with no view object per run. Call
+ * after the last makeOutput: growing the heap detaches earlier views.
+ */
+function heapOf(backend: WasmHeapBackend, ...infos: tf.TensorInfo[]): { heap: Typed; at: number[] } {
+  const views = infos.map((t) => backend.typedArrayFromHeap(t));
+  const heap = new (views[0].constructor as new (buffer: ArrayBufferLike) => Typed)(views[0].buffer);
+  return { heap, at: views.map((v) => v.byteOffset / v.BYTES_PER_ELEMENT) };
+}
+
+/** Runs shorter than this are copied element by element (measured: faster than a copyWithin call). */
 const SHORT_RUN = 16;
 
-function copyRun(src: Typed, from: number, dst: Typed, to: number, n: number): void {
-  if (n < SHORT_RUN) for (let i = 0; i < n; i++) dst[to + i] = src[from + i];
-  else dst.set(src.subarray(from, from + n), to);
+function copyRun(heap: Typed, from: number, to: number, n: number): void {
+  if (n < SHORT_RUN) for (let i = 0; i < n; i++) heap[to + i] = heap[from + i];
+  else heap.copyWithin(to, from, from + n);
 }
 
 /**
- * Copy the box `begin`…`begin + size` of a row-major `shape` array into `dst` (dense). Trailing axes
- * taken whole merge with the last partial axis into one contiguous run per outer index.
+ * Copy a box of `size` from the tensor at `src` (row-major `srcShape`, box at `srcBegin`) to the one at
+ * `dst` (row-major `dstShape`, box at `dstBegin`). Trailing axes spanning both whole merge with the
+ * last partial axis into one contiguous run per outer index.
  */
-export function copyBox(src: Typed, shape: number[], begin: number[], size: number[], dst: Typed): void {
-  let k = shape.length - 1;
+function copyRegion(heap: Typed, src: number, srcShape: number[], srcBegin: number[], dst: number, dstShape: number[], dstBegin: number[], size: number[]): void {
+  let k = size.length - 1;
   let inner = 1;
-  while (k >= 0 && size[k] === shape[k]) inner *= shape[k--];
+  while (k >= 0 && size[k] === srcShape[k] && size[k] === dstShape[k]) inner *= size[k--];
   if (k < 0) {
-    dst.set(src.subarray(0, inner));
+    copyRun(heap, src, dst, inner);
     return;
   }
-  const strides = tf.util.computeStrides(shape).concat(1);
+  const srcStrides = tf.util.computeStrides(srcShape).concat(1);
+  const dstStrides = tf.util.computeStrides(dstShape).concat(1);
   const run = size[k] * inner;
-  let offset = 0;
-  for (let i = 0; i <= k; i++) offset += begin[i] * strides[i];
-  const outer = size.slice(0, k).reduce((a, b) => a * b, 1);
+  let from = src;
+  let to = dst;
+  for (let i = 0; i <= k; i++) {
+    from += srcBegin[i] * srcStrides[i];
+    to += dstBegin[i] * dstStrides[i];
+  }
+  const outer = size.slice(0, k).reduce((n, d) => n * d, 1);
   const index = new Array<number>(k).fill(0);
   for (let o = 0; o < outer; o++) {
-    copyRun(src, offset, dst, o * run, run);
+    copyRun(heap, from, to, run);
     // Odometer over the outer axes, innermost first.
     for (let a = k - 1; a >= 0; a--) {
-      offset += strides[a];
+      from += srcStrides[a];
+      to += dstStrides[a];
       if (++index[a] < size[a]) break;
-      offset -= size[a] * strides[a];
+      from -= size[a] * srcStrides[a];
+      to -= size[a] * dstStrides[a];
       index[a] = 0;
     }
   }
 }
 
-/** Repeat dst[at, at + n) `reps` times in place, doubling the copied span. */
-function repeatInPlace(dst: Typed, at: number, n: number, reps: number): void {
+/** Repeat heap[at, at + n) `reps` times in place, doubling the copied span. */
+function repeatInPlace(heap: Typed, at: number, n: number, reps: number): void {
   const total = n * reps;
-  for (let done = n; done < total; done += Math.min(done, total - done)) dst.copyWithin(at + done, at, at + Math.min(done, total - done));
+  for (let done = n; done < total; done += Math.min(done, total - done)) heap.copyWithin(at + done, at, at + Math.min(done, total - done));
 }
 
-/** Tile `src` (row-major `shape`) by `reps` into `dst`: each axis' block is written once, then repeated. */
-export function tileInto(src: Typed, shape: number[], reps: number[], dst: Typed): void {
+/** Tile the tensor at `src` (row-major `shape`) by `reps` into `dst`: each axis' block is written once, then repeated. */
+function tileInto(heap: Typed, src: number, shape: number[], reps: number[], dst: number): void {
   const rank = shape.length;
   const srcStrides = tf.util.computeStrides(shape).concat(1);
   const outBlock = new Array<number>(rank + 1).fill(1);
   for (let a = rank - 1; a >= 0; a--) outBlock[a] = outBlock[a + 1] * shape[a] * reps[a];
   const fill = (a: number, from: number, to: number): void => {
-    if (a === rank - 1) copyRun(src, from, dst, to, shape[a]);
+    if (a === rank - 1) copyRun(heap, from, to, shape[a]);
     else for (let i = 0; i < shape[a]; i++) fill(a + 1, from + i * srcStrides[a], to + i * outBlock[a + 1]);
-    repeatInPlace(dst, to, shape[a] * outBlock[a + 1], reps[a]);
+    repeatInPlace(heap, to, shape[a] * outBlock[a + 1], reps[a]);
   };
-  if (rank === 0) dst[0] = src[0];
-  else fill(0, 0, 0);
+  if (rank === 0) heap[dst] = heap[src];
+  else fill(0, src, dst);
 }
 
 function slice(original: tf.KernelConfig): tf.KernelConfig {
@@ -86,8 +106,9 @@ function slice(original: tf.KernelConfig): tf.KernelConfig {
       const [begin, size] = tf.slice_util.parseSliceParams(x, attrs.begin, attrs.size);
       const backend = args.backend as WasmHeapBackend;
       const out = backend.makeOutput(size, x.dtype);
-      // Views only after makeOutput: growing the heap detaches earlier ones.
-      if (tf.util.sizeFromShape(size) > 0) copyBox(backend.typedArrayFromHeap(x), x.shape, begin, size, backend.typedArrayFromHeap(out));
+      if (tf.util.sizeFromShape(size) === 0) return out;
+      const { heap, at } = heapOf(backend, x, out);
+      copyRegion(heap, at[0], x.shape, begin, at[1], size, size.map(() => 0), size);
       return out;
     },
   };
@@ -105,11 +126,10 @@ function unpack(original: tf.KernelConfig): tf.KernelConfig {
       const backend = args.backend as WasmHeapBackend;
       const outShape = value.shape.filter((_, i) => i !== axis);
       const outs = Array.from({ length: value.shape[axis] }, () => backend.makeOutput(outShape, value.dtype));
-      if (tf.util.sizeFromShape(outShape) > 0) {
-        const src = backend.typedArrayFromHeap(value);
-        const size = value.shape.map((d, i) => (i === axis ? 1 : d));
-        outs.forEach((out, i) => copyBox(src, value.shape, value.shape.map((_, a) => (a === axis ? i : 0)), size, backend.typedArrayFromHeap(out)));
-      }
+      if (tf.util.sizeFromShape(outShape) === 0) return outs;
+      const { heap, at } = heapOf(backend, value, ...outs);
+      const size = value.shape.map((d, i) => (i === axis ? 1 : d));
+      outs.forEach((_, i) => copyRegion(heap, at[0], value.shape, value.shape.map((__, a) => (a === axis ? i : 0)), at[i + 1], size, size.map(() => 0), size));
       return outs;
     },
   };
@@ -125,7 +145,28 @@ function tile(original: tf.KernelConfig): tf.KernelConfig {
       const backend = args.backend as WasmHeapBackend;
       const outShape = x.shape.map((d, i) => d * reps[i]);
       const out = backend.makeOutput(outShape, x.dtype);
-      if (tf.util.sizeFromShape(outShape) > 0) tileInto(backend.typedArrayFromHeap(x), x.shape, reps, backend.typedArrayFromHeap(out));
+      if (tf.util.sizeFromShape(outShape) === 0) return out;
+      const { heap, at } = heapOf(backend, x, out);
+      tileInto(heap, at[0], x.shape, reps, at[1]);
+      return out;
+    },
+  };
+}
+
+/** The constant fills the output, then the input goes in as one region. */
+function pad(original: tf.KernelConfig): tf.KernelConfig {
+  return {
+    ...original,
+    kernelFunc: (args) => {
+      const x = args.inputs.x as tf.TensorInfo;
+      if (x.dtype === 'string') return original.kernelFunc(args);
+      const { paddings, constantValue } = args.attrs as unknown as { paddings: Array<[number, number]>; constantValue: number };
+      const outShape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
+      const backend = args.backend as WasmHeapBackend;
+      const out = backend.makeOutput(outShape, x.dtype);
+      const { heap, at } = heapOf(backend, x, out);
+      heap.fill(constantValue, at[1], at[1] + tf.util.sizeFromShape(outShape));
+      if (tf.util.sizeFromShape(x.shape) > 0) copyRegion(heap, at[0], x.shape, x.shape.map(() => 0), at[1], outShape, paddings.map((p) => p[0]), x.shape);
       return out;
     },
   };
@@ -147,15 +188,14 @@ function gather(original: tf.KernelConfig): tf.KernelConfig {
       const idx = backend.typedArrayFromHeap(indices);
       for (const i of idx) if (i < 0 || i >= info.dimSize) throw new Error(`GatherV2: the index value ${i} is not in [0, ${info.dimSize - 1}]`);
       if (tf.util.sizeFromShape(info.outputShape) === 0) return out;
-      const src = backend.typedArrayFromHeap(x);
-      const dst = backend.typedArrayFromHeap(out);
+      const { heap, at } = heapOf(backend, x, out);
       const { batchSize, outerSize, dimSize, sliceSize } = info;
       const perBatch = idx.length / batchSize;
-      let to = 0;
+      let to = at[1];
       for (let b = 0; b < batchSize; b++) {
         for (let o = 0; o < outerSize; o++) {
           const base = (b * outerSize + o) * dimSize;
-          for (let i = 0; i < perBatch; i++, to += sliceSize) copyRun(src, (base + idx[b * perBatch + i]) * sliceSize, dst, to, sliceSize);
+          for (let i = 0; i < perBatch; i++, to += sliceSize) copyRun(heap, at[0] + (base + idx[b * perBatch + i]) * sliceSize, to, sliceSize);
         }
       }
       return out;
@@ -186,5 +226,6 @@ export const WASM_COPY_OVERRIDES: Array<[string, (original: tf.KernelConfig) => 
   ['Unpack', unpack],
   ['Tile', tile],
   ['GatherV2', gather],
+  ['PadV2', pad],
   ['Identity', identity],
 ];

@@ -11,6 +11,7 @@
  * the engine's output tensor takes over.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { registerWasmDropoutMask } from './dropoutMask';
 import { WASM_COPY_OVERRIDES } from './wasmCopyKernels';
 
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
@@ -400,11 +401,12 @@ export const WASM_GRADIENT_KERNELS = KERNELS.map((k) => k.kernelName);
 /** Kernels this module replaces by faster paths (falling back to the originals). */
 export const WASM_KERNEL_OVERRIDES = OVERRIDES.map(([name]) => name);
 
-/** Register the missing gradient kernels and the faster paths on the wasm backend (idempotent). */
+/** Register the missing gradient kernels, the dropout mask and the faster paths on the wasm backend (idempotent). */
 export function registerWasmGradientKernels(): void {
   for (const k of KERNELS) {
     if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel(k);
   }
+  registerWasmDropoutMask();
   for (const [name, wrap] of OVERRIDES) {
     if (overridden.has(name)) continue;
     const original = tf.getKernel(name, 'wasm');

@@ -35,8 +35,8 @@ describe('wasm copy kernels (vs cpu backend)', function () {
     await tf.setBackend('wasm');
   });
 
-  it('replace Slice, Unpack, Tile, GatherV2 and Identity on wasm', () => {
-    for (const name of ['Slice', 'Unpack', 'Tile', 'GatherV2', 'Identity']) assert.ok(WASM_KERNEL_OVERRIDES.includes(name), name);
+  it('replace Slice, Unpack, Tile, GatherV2, PadV2 and Identity on wasm', () => {
+    for (const name of ['Slice', 'Unpack', 'Tile', 'GatherV2', 'PadV2', 'Identity']) assert.ok(WASM_KERNEL_OVERRIDES.includes(name), name);
   });
 
   it('Slice: partial and whole axes, ranks 1–5, -1 sizes, empty, int32 and bool', async () => {
@@ -93,6 +93,21 @@ describe('wasm copy kernels (vs cpu backend)', function () {
     await sameOnBoth('gather int32', () => tf.gather(tf.tensor(values([4, 3], 31), [4, 3], 'int32'), tf.tensor1d([3, 1], 'int32'), 0));
     await tf.setBackend('wasm');
     assert.throws(() => tf.gather(tf.tensor1d([1, 2, 3]), tf.tensor1d([3], 'int32')), /index value 3 is not in \[0, 2\]/);
+  });
+
+  it('PadV2: conv paddings, uneven sides, zero insertion between rows (6-D), a constant, int32', async () => {
+    const cases: Array<[number[], Array<[number, number]>, number]> = [
+      [[2, 7, 9, 1], [[0, 0], [1, 1], [1, 1], [0, 0]], 0],
+      [[2, 5, 6, 3], [[0, 0], [2, 0], [0, 3], [0, 0]], 0],
+      [[2, 3, 1, 4, 1, 5], [[0, 0], [0, 0], [0, 1], [0, 0], [0, 1], [0, 0]], 0],
+      [[4, 3], [[1, 2], [0, 1]], -1.5],
+      [[6], [[3, 0]], 2],
+      [[1, 2, 3], [[0, 0], [0, 0], [0, 0]], 0],
+    ];
+    for (const [shape, paddings, value] of cases) {
+      await sameOnBoth(`pad ${shape} ${JSON.stringify(paddings)}`, () => tf.pad(tf.tensor(values(shape, 37), shape), paddings, value));
+      await sameOnBoth(`pad int32 ${shape}`, () => tf.pad(tf.tensor(values(shape, 41), shape, 'int32'), paddings, Math.round(value)));
+    }
   });
 
   it('Identity shares the data: a clone survives its source and reads the same values', async () => {

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-cpu';
 import { initBackend } from '../../engine/backend/select';
+import { dropoutMask } from '../../engine/backend/dropoutMask';
 import { compactTranspose, WASM_GRADIENT_KERNELS } from '../../engine/backend/wasmKernels';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
@@ -189,6 +190,25 @@ describe('wasm gradient kernels (vs cpu backend)', function () {
         }
       }
     }
+  });
+
+  it('dropout masks are drawn on the heap with the webgpu kernel\'s PCG hash: 0 or 1/(1−rate), rate of zeros, new per call', async () => {
+    await tf.setBackend('wasm');
+    const pcg = (v: bigint) => {
+      const state = (v * 747796405n + 2891336453n) % 2n ** 32n;
+      const word = (((state >> ((state >> 28n) + 4n)) ^ state) * 277803737n) % 2n ** 32n;
+      return (word >> 22n) ^ word;
+    };
+    const seed = 0x9e3779b9n;
+    const fixed = tf.engine().runKernel('SedDropoutMask', {}, { shape: [3, 5], rate: 0.5, seed: Number(seed) } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    const expected = Array.from({ length: 15 }, (_, i) => (Number(pcg(pcg(BigInt(i)) ^ seed) >> 8n) / 2 ** 24 >= 0.5 ? 2 : 0));
+    assert.deepEqual(Array.from(await fixed.data()), expected);
+    const a = await dropoutMask([64, 1000], 0.2).data();
+    const b = await dropoutMask([64, 1000], 0.2).data();
+    assert.ok(a.every((v) => v === 0 || Math.abs(v - 1.25) < 1e-6));
+    const zeros = a.filter((v) => v === 0).length / a.length;
+    assert.ok(Math.abs(zeros - 0.2) < 0.01, `drop fraction ${zeros}`);
+    assert.ok(a.some((v, i) => v !== b[i]), 'two masks are identical');
   });
 
   it('gradients of a conv → depthwise → conv chain through tf.grads match cpu and leak no tensors', async () => {
