@@ -6,7 +6,8 @@
  * one filter tap out of the stride phases, costs a full copy of the source each time (measured: 14 ms
  * for 2 MB out of 16 MB). Its Tile is an element-wise C++ loop (63 ms to broadcast [4,1,1,48] to
  * [4,16,250,48], 35× a broadcasting Add), and so are its GatherV2 (0.3 s to roll a [32,128,1000,1] mel
- * batch in time) and PadV2 (15 ms to pad the stem's [4,128,1000,1] input). These versions copy
+ * batch in time), PadV2 (15 ms to pad the stem's [4,128,1000,1] input) and Reverse (4 ms to flip a
+ * [4,250,104] sequence for the backward minGRU). These versions copy
  * contiguous runs between heap views instead.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -96,6 +97,27 @@ function tileInto(heap: Typed, src: number, shape: number[], reps: number[], dst
   else fill(0, src, dst);
 }
 
+/** Reverse the tensor at `src` (row-major `shape`) along `axes` into `dst`: runs of the trailing unreversed axes move whole. */
+function reverseInto(heap: Typed, src: number, shape: number[], axes: number[], dst: number): void {
+  let k = shape.length - 1;
+  let inner = 1;
+  while (k >= 0 && !axes.includes(k)) inner *= shape[k--];
+  const strides = tf.util.computeStrides(shape).concat(1);
+  const steps = strides.map((s, a) => (axes.includes(a) ? -s : s));
+  let from = src + axes.reduce((n, a) => n + (shape[a] - 1) * strides[a], 0);
+  const outer = shape.slice(0, k + 1).reduce((n, d) => n * d, 1);
+  const index = new Array<number>(k + 1).fill(0);
+  for (let o = 0; o < outer; o++) {
+    copyRun(heap, from, dst + o * inner, inner);
+    for (let a = k; a >= 0; a--) {
+      from += steps[a];
+      if (++index[a] < shape[a]) break;
+      from -= shape[a] * steps[a];
+      index[a] = 0;
+    }
+  }
+}
+
 function slice(original: tf.KernelConfig): tf.KernelConfig {
   return {
     ...original,
@@ -148,6 +170,23 @@ function tile(original: tf.KernelConfig): tf.KernelConfig {
       if (tf.util.sizeFromShape(outShape) === 0) return out;
       const { heap, at } = heapOf(backend, x, out);
       tileInto(heap, at[0], x.shape, reps, at[1]);
+      return out;
+    },
+  };
+}
+
+function reverse(original: tf.KernelConfig): tf.KernelConfig {
+  return {
+    ...original,
+    kernelFunc: (args) => {
+      const x = args.inputs.x as tf.TensorInfo;
+      if (x.dtype === 'string') return original.kernelFunc(args);
+      const axes = tf.util.parseAxisParam((args.attrs as unknown as { dims: number | number[] }).dims, x.shape).filter((a) => x.shape[a] > 1);
+      const backend = args.backend as WasmHeapBackend;
+      const out = backend.makeOutput(x.shape, x.dtype);
+      if (tf.util.sizeFromShape(x.shape) === 0) return out;
+      const { heap, at } = heapOf(backend, x, out);
+      reverseInto(heap, at[0], x.shape, axes, at[1]);
       return out;
     },
   };
@@ -227,5 +266,6 @@ export const WASM_COPY_OVERRIDES: Array<[string, (original: tf.KernelConfig) => 
   ['Tile', tile],
   ['GatherV2', gather],
   ['PadV2', pad],
+  ['Reverse', reverse],
   ['Identity', identity],
 ];

@@ -35,8 +35,8 @@ describe('wasm copy kernels (vs cpu backend)', function () {
     await tf.setBackend('wasm');
   });
 
-  it('replace Slice, Unpack, Tile, GatherV2, PadV2 and Identity on wasm', () => {
-    for (const name of ['Slice', 'Unpack', 'Tile', 'GatherV2', 'PadV2', 'Identity']) assert.ok(WASM_KERNEL_OVERRIDES.includes(name), name);
+  it('replace Slice, Unpack, Tile, GatherV2, PadV2, Reverse and Identity on wasm', () => {
+    for (const name of ['Slice', 'Unpack', 'Tile', 'GatherV2', 'PadV2', 'Reverse', 'Identity']) assert.ok(WASM_KERNEL_OVERRIDES.includes(name), name);
   });
 
   it('Slice: partial and whole axes, ranks 1–5, -1 sizes, empty, int32 and bool', async () => {
@@ -108,6 +108,15 @@ describe('wasm copy kernels (vs cpu backend)', function () {
       await sameOnBoth(`pad ${shape} ${JSON.stringify(paddings)}`, () => tf.pad(tf.tensor(values(shape, 37), shape), paddings, value));
       await sameOnBoth(`pad int32 ${shape}`, () => tf.pad(tf.tensor(values(shape, 41), shape, 'int32'), paddings, Math.round(value)));
     }
+  });
+
+  it('Reverse: each axis, several axes, the last axis, size-1 axes, int32', async () => {
+    const shape = [3, 4, 1, 5];
+    for (const dims of [[0], [1], [2], [3], [0, 1], [1, 3], [0, 1, 2, 3], [-3]]) {
+      await sameOnBoth(`reverse [${dims}]`, () => tf.reverse(tf.tensor(values(shape, 43), shape), dims));
+    }
+    await sameOnBoth('reverse 1-D int32', () => tf.reverse(tf.tensor(values([7], 47), [7], 'int32')));
+    await sameOnBoth('reverse a filter [k,k,c,1] over its taps', () => tf.reverse(tf.tensor(values([5, 5, 3, 1], 53), [5, 5, 3, 1]), [0, 1]));
   });
 
   it('Identity shares the data: a clone survives its source and reads the same values', async () => {
