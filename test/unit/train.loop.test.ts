@@ -171,4 +171,32 @@ describe('training loop (wasm, dcase2016t2 subset)', function () {
     assert.equal(r.steps, 4);
     assert.equal(r.history.length, 2);
   });
+  it('SIGTERM (kill, timeout, service managers) stops like Ctrl-C: saves last/ and the resume state, exit 130', async () => {
+    const out = path.join(TMP, 'terminated');
+    const args = [path.join(REPO_ROOT, 'bin', 'sed.js'), '--backend', 'wasm', 'train', '-m', 'fmn04', '--train-tsv', path.join(DATA, 'metadata', 'train.tsv'), '--audio', path.join(DATA, 'audio', 'train'),
+      '--limit', '4', '--batch', '2', '--epochs', '2', '--seed', '7', '--lr', '3e-3', '--seq-lr', '3e-3', '--cache', CACHE, '--out', out, '--no-progress'];
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (/epoch 1\/2: train loss/.test(stderr)) {
+          clearInterval(timer);
+          child.kill('SIGTERM');
+          resolve();
+        }
+        if (child.exitCode !== null) {
+          clearInterval(timer);
+          reject(new Error(`sed train exited before epoch 2: ${stderr}`));
+        }
+      }, 50);
+    });
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /stopped: saved .*last and the resume state/);
+    loadCheckpoint(path.join(out, 'last')).model.dispose();
+    const r = await train({ ...baseOptions(out), resume: true });
+    assert.equal(r.steps, 4);
+    assert.equal(r.history.length, 2);
+  });
 });
