@@ -67,6 +67,11 @@ const CASES: Case[] = [
   { n: 2, h: 15, w: 13, cin: 7, cout: 3, k: 5, stride: [2, 2], pad: PYTORCH_PAD(5) },
   { n: 2, h: 9, w: 14, cin: 4, cout: 6, k: 5, stride: [1, 2], pad: PYTORCH_PAD(5) },
   { n: 2, h: 7, w: 13, cin: 3, cout: 10, k: 1, stride: [1, 1], pad: 'valid' },
+  // Few frequency rows (the late fmn blocks): whole filter rows fall in the padding.
+  { n: 2, h: 2, w: 11, cin: 6, cout: 3, k: 5, stride: [1, 1], pad: PYTORCH_PAD(5) },
+  { n: 2, h: 2, w: 9, cin: 4, cout: 3, k: 5, stride: [2, 1], pad: PYTORCH_PAD(5) },
+  { n: 3, h: 1, w: 7, cin: 5, cout: 2, k: 3, stride: [1, 1], pad: PYTORCH_PAD(3) },
+  { n: 2, h: 3, w: 8, cin: 3, cout: 4, k: 3, stride: [2, 2], pad: 'same' },
 ];
 
 function describeCase(c: Case): string {
