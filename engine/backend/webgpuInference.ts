@@ -8,12 +8,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { hardswish } from '../models/layers';
-import { runProgram, webgpuUtil } from './webgpuProgram';
+import { fused, run, runProgram, webgpuUtil } from './webgpuProgram';
 import { PointwiseConvProgram, SeGateProgram, SpatialConvProgram, seGateFitsWorkgroup, type Activation } from './webgpuInferencePrograms';
 
 export type { Activation };
 
-const POINTWISE = 'SedPointwiseConv';
+/** Also the fused linear layer of the sequence models (webgpuSeqInference.ts). */
+export const POINTWISE = 'SedPointwiseConv';
 const SPATIAL = 'SedSpatialConv';
 const SE_GATE = 'SedSeGate';
 
@@ -29,10 +30,13 @@ export async function registerWebgpuInferenceKernels(): Promise<void> {
     kernelName: POINTWISE,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const { x, w, bias, gate, residual } = inputs;
+      const { x, w, bias, gate, residual, gamma } = inputs;
       const { act } = attrs as unknown as { act: Activation };
-      const program = new PointwiseConvProgram(x!.shape, w!.shape[3], act, !!gate, !!residual);
-      return runProgram(backend, program, [x!, w!, bias!, ...(gate ? [gate] : []), ...(residual ? [residual] : [])], []);
+      const K = x!.shape[3];
+      const program = new PointwiseConvProgram(x!.shape, w!.shape[3], { act, bias: !!bias, gated: !!gate, residual: !!residual, norm: !!gamma });
+      // Input order is the program's: x, w, then the optional ones as PointwiseConvProgram adds them.
+      const optional = [bias, gate, residual, gamma].filter((t): t is tf.TensorInfo => !!t);
+      return runProgram(backend, program, [x!, w!, ...optional], gamma ? [{ type: 'float32', data: [Math.sqrt(K)] }] : []);
     },
   });
   tf.registerKernel({
@@ -60,11 +64,6 @@ export async function registerWebgpuInferenceKernels(): Promise<void> {
   });
   registered = true;
 }
-
-const fused = (kernel: string): boolean => !!tf.getKernel(kernel, tf.getBackend());
-
-const run = <T extends tf.Tensor>(kernel: string, inputs: tf.NamedTensorMap, attrs: object = {}): T =>
-  tf.engine().runKernel(kernel, inputs, attrs as tf.NamedAttrMap) as T;
 
 export interface PointwiseConvOptions {
   act: Activation;

@@ -1,6 +1,7 @@
 /**
- * WGSL programs behind the fused inference ops (webgpuInference.ts): a 1×1 conv as a tiled GEMM with
- * the bias, activation, residual and squeeze-excitation gate fused in; a spatial conv (depthwise, or a
+ * WGSL programs behind the fused inference ops (webgpuInference.ts, webgpuSeqInference.ts): a 1×1 conv
+ * (= a linear layer) as a tiled GEMM with the bias, activation, residual, squeeze-excitation gate and an
+ * RMSNorm of the input rows fused in; a spatial conv (depthwise, or a
  * regular conv with one input channel: the stem) with bias and activation; and the whole SE gate (mean,
  * FC1 + ReLU, FC2 + sigmoid) in one workgroup per clip. Shape-dependent choices that change the code
  * (vector widths, kernel size, strides, channel counts) are part of `shaderKey`, since the backend keys
@@ -8,12 +9,29 @@
  */
 import type { WebgpuUtil } from './webgpuProgram';
 
-export type Activation = 'linear' | 'relu' | 'hardswish';
+export type Activation = 'linear' | 'relu' | 'hardswish' | 'gelu';
+
+/**
+ * erf as tfjs computes it on every backend (Abramowitz–Stegun 7.1.26, |error| ≤ 1.5e-7; WGSL has no erf),
+ * so the fused GELU matches tfjs' x·0.5·(1 + erf(x/√2)).
+ */
+const ERF = `
+  fn sedErf(x : vec4<f32>) -> vec4<f32> {
+    let v = abs(x);
+    let t = 1.0 / (1.0 + 0.3275911 * v);
+    let poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t;
+    return sign(x) * (1.0 - poly * exp(-v * v));
+  }
+`;
 
 /** WGSL statement applying `act` to `v` (of type `t`) in place; hardswish as x·relu6(x+3)/6 like the tfjs ops. */
 function activate(act: Activation, v: string, t: string): string {
   if (act === 'relu') return `${v} = max(${v}, ${t}(0.0));`;
   if (act === 'hardswish') return `${v} = (${v} * clamp(${v} + 3.0, ${t}(0.0), ${t}(6.0))) / 6.0;`;
+  if (act === 'gelu') {
+    const erf = t === 'f32' ? `sedErf(vec4<f32>(${v} * 0.7071067811865476)).x` : `sedErf(${v} * 0.7071067811865476)`;
+    return `${v} = ${v} * 0.5 * (1.0 + ${erf});`;
+  }
   return '';
 }
 
@@ -25,16 +43,33 @@ const TILE_K = 16;
 /** Workgroups per dispatch dimension WebGPU guarantees. */
 const MAX_WORKGROUPS = 65535;
 
+/** What the GEMM fuses around the product. */
+export interface GemmOptions {
+  act: Activation;
+  /** [N] bias input. */
+  bias: boolean;
+  /** [B, K] squeeze-excitation gate multiplied into the input channels. */
+  gated: boolean;
+  /** Output-shaped input added after the activation. */
+  residual: boolean;
+  /**
+   * RMSNorm of the input rows (rmsNorm.ts) with a [K] gain input `gamma`: the row scale
+   * 1/max(‖x_m‖, 1e-12) factors out of the sum, so the kernel multiplies γ_k·√K (uniform `normScale`)
+   * into the weight rows and the accumulated row by the scale, summing ‖x_m‖² from the x tiles it loads.
+   */
+  norm: boolean;
+}
+
 /**
  * out[m, n] = act(Σ_k x[m, k]·gate[b(m), k]·w[k, n] + bias[n]) + residual[m, n] over the rows m of
- * x [B,H,W,K] (b(m) = m / (H·W)). Each workgroup computes a 64 × TILE_N output tile, each thread 4 rows ×
- * 4 columns; the x and w tiles go through workgroup memory TILE_K deep, x as vec4 along k so that one
- * x and four w loads feed 16 multiply-adds. TILE_N (16, 32 or 64) follows the output width so narrow
- * layers do not waste three quarters of their threads. Row tiles run along dispatch y (and z beyond
- * 65535 tiles), column tiles along x.
+ * x [B,H,W,K] (b(m) = m / (H·W)), optionally of RMS-normalised rows (`GemmOptions.norm`). Each workgroup
+ * computes a 64 × TILE_N output tile, each thread 4 rows × 4 columns; the x and w tiles go through
+ * workgroup memory TILE_K deep, x as vec4 along k so that one x and four w loads feed 16 multiply-adds.
+ * TILE_N (16, 32 or 64) follows the output width so narrow layers do not waste three quarters of their
+ * threads. Row tiles run along dispatch y (and z beyond 65535 tiles), column tiles along x.
  */
 export class PointwiseConvProgram {
-  variableNames = ['x', 'w', 'bias'];
+  variableNames = ['x', 'w'];
   variableComponents: number[];
   outputComponent: number;
   outputShape: number[];
@@ -42,11 +77,12 @@ export class PointwiseConvProgram {
   dispatchLayout = { x: [3], y: [0, 1, 2] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number];
+  uniforms?: string;
   private readonly tileN: number;
   private readonly vecK: boolean;
   private readonly vecN: boolean;
 
-  constructor(xShape: number[], outChannels: number, private readonly act: Activation, private readonly gated: boolean, private readonly residual: boolean) {
+  constructor(xShape: number[], outChannels: number, private readonly o: GemmOptions) {
     const [B, H, W, K] = xShape;
     const N = outChannels;
     this.outputShape = [B, H, W, N];
@@ -54,44 +90,58 @@ export class PointwiseConvProgram {
     this.vecN = N % 4 === 0;
     this.tileN = N <= 16 ? 16 : N <= 32 ? 32 : 64;
     this.workgroupSize = [this.tileN / 4, TILE_M / 4, 1];
-    if (gated) this.variableNames.push('gate');
-    if (residual) this.variableNames.push('residual');
     const k = this.vecK ? 4 : 1;
     const n = this.vecN ? 4 : 1;
-    this.variableComponents = [k, n, n, ...(gated ? [k] : []), ...(residual ? [n] : [])];
+    this.variableComponents = [k, n];
+    const input = (name: string, components: number): void => {
+      this.variableNames.push(name);
+      this.variableComponents.push(components);
+    };
+    if (o.bias) input('bias', n);
+    if (o.gated) input('gate', k);
+    if (o.residual) input('residual', n);
+    if (o.norm) {
+      input('gamma', 1);
+      this.uniforms = 'normScale : f32,';
+    }
     this.outputComponent = n;
     const rowTiles = Math.ceil((B * H * W) / TILE_M);
     const z = Math.ceil(rowTiles / MAX_WORKGROUPS);
     this.dispatch = [Math.ceil(N / this.tileN), Math.ceil(rowTiles / z), z];
-    this.shaderKey = `sedPointwise_${act}_${gated}_${residual}_${this.tileN}_${this.vecK}_${this.vecN}`;
+    this.shaderKey = `sedPointwise_${o.act}_${o.bias}_${o.gated}_${o.residual}_${o.norm}_${this.tileN}_${this.vecK}_${this.vecN}`;
   }
 
   getUserCode(): string {
     const TN4 = this.tileN / 4;
     const RG = TILE_M / 4; // row groups: thread (tx, ty) owns rows ty, ty + RG, ty + 2·RG, ty + 3·RG of the tile
     const threads = TN4 * RG;
+    const { act, gated, residual, norm } = this.o;
     // Four k of one row of the gated x tile.
     const loadX = this.vecK
-      ? `if (m < M && k < K) { a = x[(m * K + k) / 4]${this.gated ? ' * gate[(m / HW * K + k) / 4]' : ''}; }`
-      : `for (var j = 0; j < 4; j = j + 1) { if (m < M && k + j < K) { a[j] = x[m * K + k + j]${this.gated ? ' * gate[m / HW * K + k + j]' : ''}; } }`;
+      ? `if (m < M && k < K) { a = x[(m * K + k) / 4]${gated ? ' * gate[(m / HW * K + k) / 4]' : ''}; }`
+      : `for (var j = 0; j < 4; j = j + 1) { if (m < M && k + j < K) { a[j] = x[m * K + k + j]${gated ? ' * gate[m / HW * K + k + j]' : ''}; } }`;
     // Four n of one k of w.
+    const gain = norm ? ' * (gamma[k] * uniforms.normScale)' : '';
     const loadW = this.vecN
-      ? `if (k < K && n < N) { v = w[(k * N + n) / 4]; }`
-      : `for (var j = 0; j < 4; j = j + 1) { if (k < K && n + j < N) { v[j] = w[k * N + n + j]; } }`;
+      ? `if (k < K && n < N) { v = w[(k * N + n) / 4]${gain}; }`
+      : `for (var j = 0; j < 4; j = j + 1) { if (k < K && n + j < N) { v[j] = w[k * N + n + j]${gain}; } }`;
+    const scaled = norm ? 'acc[i] / max(sqrt(dot(ss[i], vec4<f32>(1.0))), 1e-12)' : 'acc[i]';
     const store = this.vecN
-      ? `var v = acc[i] + bias[n / 4];
-         ${activate(this.act, 'v', 'vec4<f32>')}
-         ${this.residual ? 'v = v + residual[(m * N + n) / 4];' : ''}
+      ? `var v = ${scaled}${this.o.bias ? ' + bias[n / 4]' : ''};
+         ${activate(act, 'v', 'vec4<f32>')}
+         ${residual ? 'v = v + residual[(m * N + n) / 4];' : ''}
          result[(m * N + n) / 4] = v;`
-      : `for (var j = 0; j < 4; j = j + 1) {
+      : `let row = ${scaled};
+         for (var j = 0; j < 4; j = j + 1) {
            if (n + j < N) {
-             var v = acc[i][j] + bias[n + j];
-             ${activate(this.act, 'v', 'f32')}
-             ${this.residual ? 'v = v + residual[m * N + n + j];' : ''}
+             var v = row[j]${this.o.bias ? ' + bias[n + j]' : ''};
+             ${activate(act, 'v', 'f32')}
+             ${residual ? 'v = v + residual[m * N + n + j];' : ''}
              result[m * N + n + j] = v;
            }
          }`;
     return `
+      ${act === 'gelu' ? ERF : ''}
       var<workgroup> xs : array<array<vec4<f32>, ${TILE_K / 4}>, ${TILE_M}>;
       var<workgroup> ws : array<array<vec4<f32>, ${TN4}>, ${TILE_K}>;
 
@@ -106,6 +156,7 @@ export class PointwiseConvProgram {
         let n0 = i32(workgroupId.x) * ${this.tileN};
         let n = n0 + tx * 4;
         var acc : array<vec4<f32>, 4>;
+        ${norm ? 'var ss : array<vec4<f32>, 4>;' : ''}
         for (var k0 = 0; k0 < K; k0 = k0 + ${TILE_K}) {
           for (var e = i32(localIndex); e < ${(TILE_M * TILE_K) / 4}; e = e + ${threads}) {
             let r = e / ${TILE_K / 4};
@@ -133,6 +184,7 @@ export class PointwiseConvProgram {
               acc[i] = fma(vec4<f32>(a.y), b1, acc[i]);
               acc[i] = fma(vec4<f32>(a.z), b2, acc[i]);
               acc[i] = fma(vec4<f32>(a.w), b3, acc[i]);
+              ${norm ? 'ss[i] = fma(a, a, ss[i]);' : ''}
             }
           }
           workgroupBarrier();

@@ -22,6 +22,12 @@ export function runProgram(backend: unknown, program: unknown, inputs: tf.Tensor
   return (backend as { runWebGPUProgram(p: unknown, i: tf.TensorInfo[], d: string, u: Uniform[]): tf.TensorInfo }).runWebGPUProgram(program, inputs, 'float32', uniforms);
 }
 
+/** Whether `kernel` is registered for the active backend (our fused kernels exist on webgpu only). */
+export const fused = (kernel: string): boolean => !!tf.getKernel(kernel, tf.getBackend());
+
+export const run = <T extends tf.Tensor>(kernel: string, inputs: tf.NamedTensorMap, attrs: object = {}): T =>
+  tf.engine().runKernel(kernel, inputs, attrs as tf.NamedAttrMap) as T;
+
 /**
  * One thread per output element: `body` assigns `value` from the inputs (raw arrays named as in
  * `variableNames`) at `index`; `prelude` holds helper functions. Uniforms are separate scalars (a

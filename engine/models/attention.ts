@@ -7,6 +7,7 @@ import type { ParamGetter, ParamSpec } from './params';
 import { dropout, linear, linearSpecs, type ForwardContext } from './layers';
 import { rmsNorm, rmsNormSpecs } from './rmsNorm';
 import { applyRotary, rotateHalfMatrix, rotarySpec, rotaryTables } from './rotary';
+import { fusedAttention, fusedLinear, seqKernelsActive } from '../backend/webgpuSeqInference';
 
 /** [B,T,h·d] → [B,h,T,d]. */
 export function splitHeads(x: tf.Tensor3D, heads: number): tf.Tensor4D {
@@ -78,6 +79,21 @@ export function rotaryAttention(p: ParamGetter, prefix: string, x: tf.Tensor3D, 
   const gates = tf.sigmoid(linear(n, p(`${prefix}.to_gates.weight`), p(`${prefix}.to_gates.bias`))); // [B,T,h]
   const gated = tf.mul(out, tf.reshape(tf.transpose(gates, [0, 2, 1]), [B, o.heads, T, 1])) as tf.Tensor4D;
   return dropout(linear(mergeHeads(gated), p(`${prefix}.to_out.0.weight`)), o.dropout, ctx);
+}
+
+/**
+ * x + rotaryAttention(x). In inference on webgpu, three dispatches: RMSNorm + to_qkv + to_gates as one
+ * GEMM (their weights joined once into the derived cache), the attention core, to_out + residual.
+ */
+export function residualRotaryAttention(p: ParamGetter, prefix: string, x: tf.Tensor3D, o: RotaryAttentionOpts, ctx: ForwardContext): tf.Tensor3D {
+  if (ctx.training || !seqKernelsActive()) return tf.add(x, rotaryAttention(p, prefix, x, o, ctx));
+  const D = x.shape[2];
+  const sources = [p(`${prefix}.to_qkv.weight`), p(`${prefix}.to_gates.weight`), p(`${prefix}.to_gates.bias`)];
+  const join = (): tf.Tensor[] => [tf.concat([sources[0], sources[1]], 1), tf.concat([tf.zeros([3 * D]), sources[2]])];
+  const [w, bias] = ctx.derived ? ctx.derived.get(`${prefix}.to_qkv+to_gates`, sources, join) : join();
+  const qkvg = fusedLinear(x, w, bias, { norm: p(`${prefix}.norm.gamma`) });
+  const heads = fusedAttention(qkvg, { heads: o.heads, freqs: p(`${prefix}.pos_encoding.freqs`), gated: true });
+  return fusedLinear(heads, p(`${prefix}.to_out.0.weight`), undefined, { residual: x });
 }
 
 /** MACs of one rotary attention layer over T frames: qkv, gates, QKᵀ, AV, out projection. */

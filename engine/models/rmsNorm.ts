@@ -6,9 +6,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ParamGetter, ParamSpec } from './params';
 
 export function rmsNorm<T extends tf.Tensor>(p: ParamGetter, prefix: string, x: T): T {
+  return rmsNormWith(x, p(`${prefix}.gamma`));
+}
+
+/** RMSNorm with the gain γ given as a tensor. */
+export function rmsNormWith<T extends tf.Tensor>(x: T, gamma: tf.Tensor): T {
   const dim = x.shape[x.rank - 1];
   const norm = tf.sqrt(tf.sum(tf.square(x), -1, true));
-  return tf.mul(tf.div(x, tf.maximum(norm, 1e-12)), tf.mul(p(`${prefix}.gamma`), Math.sqrt(dim))) as T;
+  return tf.mul(tf.div(x, tf.maximum(norm, 1e-12)), tf.mul(gamma, Math.sqrt(dim))) as T;
 }
 
 export function rmsNormSpecs(prefix: string, dim: number): ParamSpec[] {

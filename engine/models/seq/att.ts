@@ -4,8 +4,7 @@
  * Same Attention as TF (rotary, sigmoid head gates, pre-RMSNorm), always 8 heads, dropout 0,
  * no feed-forward and no final norm.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { rotaryAttention, rotaryAttentionMacs, rotaryAttentionSpecs } from '../attention';
+import { residualRotaryAttention, rotaryAttentionMacs, rotaryAttentionSpecs } from '../attention';
 import { project, projectionMacs, projectionSpecs } from './projection';
 import type { SeqModelDef } from './types';
 
@@ -22,7 +21,7 @@ export const attModel: SeqModelDef = {
   forward(p, E, D, z, ctx) {
     const projected = project(p, E, D, z);
     let x = projected ?? z;
-    for (let i = 0; i < LAYERS; i++) x = tf.add(x, rotaryAttention(p, `seq_model.1.layers.${i}`, x, { heads: HEADS, dropout: 0 }, ctx));
+    for (let i = 0; i < LAYERS; i++) x = residualRotaryAttention(p, `seq_model.1.layers.${i}`, x, { heads: HEADS, dropout: 0 }, ctx);
     return { projected, seq: x };
   },
   macs(E, D, T) {

@@ -1,0 +1,117 @@
+/**
+ * Fused inference ops of the sequence models, like webgpuInference.ts for the backbone: on webgpu each op
+ * is one dispatch (a TF layer as tfjs ops is ~60, most of them transposes, slices and elementwise ops
+ * whose cost on an H200 is the host's ~100+ µs per dispatch); other backends run the tfjs ops the models
+ * use, so their results do not change. No gradients: the models call these in inference only.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { gelu, linear } from '../models/layers';
+import { rmsNormWith } from '../models/rmsNorm';
+import { applyRotary, rotateHalfMatrix, rotaryTables } from '../models/rotary';
+import { POINTWISE } from './webgpuInference';
+import { fused, run, runProgram, webgpuUtil } from './webgpuProgram';
+import { AttentionProgram, RmsNormProgram, attentionCovers } from './webgpuSeqPrograms';
+
+const RMS_NORM = 'SedRmsNorm';
+const ATTENTION = 'SedAttention';
+
+let registered = false;
+
+/** Register the webgpu kernels (call once the webgpu backend is initialised; same opt-out as webgpuInference.ts). */
+export async function registerWebgpuSeqKernels(): Promise<void> {
+  if (registered || process.env.SED_WEBGPU_UNFUSED_INFERENCE === '1') return;
+  const util = await webgpuUtil();
+  tf.registerKernel({
+    kernelName: RMS_NORM,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend }) => {
+      const { x, gamma } = inputs;
+      const [R, D] = x!.shape as [number, number];
+      return runProgram(backend, new RmsNormProgram([R, D], util), [x!, gamma!], [{ type: 'float32', data: [Math.sqrt(D)] }]);
+    },
+  });
+  tf.registerKernel({
+    kernelName: ATTENTION,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { qkv, freqs } = inputs;
+      const { heads, headDim, gated } = attrs as unknown as { heads: number; headDim: number; gated: boolean };
+      const [B, T] = qkv!.shape;
+      const program = new AttentionProgram(B, T, heads, headDim, !!freqs, gated);
+      return runProgram(backend, program, freqs ? [qkv!, freqs] : [qkv!], []);
+    },
+  });
+  registered = true;
+}
+
+/** Whether the fused sequence kernels run on the active backend (webgpu, unless opted out). */
+export const seqKernelsActive = (): boolean => fused(ATTENTION);
+
+export interface FusedLinearOptions {
+  /** [K]: RMSNorm gain; the rows of x are RMS-normalised (rmsNorm.ts) first. */
+  norm?: tf.Tensor;
+  act?: 'linear' | 'gelu';
+  /** [B,T,N]: added last (a residual connection). */
+  residual?: tf.Tensor3D;
+}
+
+/** residual + act(RMSNorm(x) @ w + bias) for x [B,T,K], w [K,N] (engine layout): one GEMM dispatch on webgpu. */
+export function fusedLinear(x: tf.Tensor3D, w: tf.Tensor, bias: tf.Tensor | undefined, o: FusedLinearOptions = {}): tf.Tensor3D {
+  const act = o.act ?? 'linear';
+  if (fused(POINTWISE)) {
+    // A linear layer over [B,T,K] is the 1×1 conv over [B,1,T,K].
+    const [B, T, K] = x.shape;
+    const N = w.shape[1] as number;
+    const inputs: tf.NamedTensorMap = { x: tf.reshape(x, [B, 1, T, K]), w: tf.reshape(w, [1, 1, K, N]) };
+    if (bias) inputs.bias = bias;
+    if (o.residual) inputs.residual = tf.reshape(o.residual, [B, 1, T, N]);
+    if (o.norm) inputs.gamma = o.norm;
+    return tf.reshape(run(POINTWISE, inputs, { act }), [B, T, N]);
+  }
+  const y = linear(o.norm ? rmsNormWith(x, o.norm) : x, w, bias);
+  const activated = act === 'gelu' ? gelu(y) : y;
+  return o.residual ? tf.add(o.residual, activated) : activated;
+}
+
+/** RMSNorm of the last axis (rmsNorm.ts) with gain `gamma`: one dispatch on webgpu. */
+export function fusedRmsNorm(x: tf.Tensor3D, gamma: tf.Tensor): tf.Tensor3D {
+  if (!fused(RMS_NORM)) return rmsNormWith(x, gamma);
+  const [B, T, D] = x.shape;
+  return tf.reshape(run(RMS_NORM, { x: tf.reshape(x, [B * T, D]), gamma }), [B, T, D]);
+}
+
+export interface FusedAttentionOptions {
+  heads: number;
+  /** Rotary `freqs` [d/2] (rotary.ts) applied to q and k. */
+  freqs?: tf.Tensor;
+  /** Per-head sigmoid gates: their logits are channels 3D + h of qkv. */
+  gated: boolean;
+}
+
+/**
+ * Multi-head attention from the fused projection qkv [B,T,3D (+h gate logits)] (channels as attention.ts
+ * splits to_qkv): σ(gate) · softmax(q'·k'ᵀ/√d)·v with q', k' rotary-rotated, heads merged → [B,T,D].
+ * One dispatch on webgpu for head sizes the kernel covers.
+ */
+export function fusedAttention(qkv: tf.Tensor3D, o: FusedAttentionOptions): tf.Tensor3D {
+  const [B, T, C] = qkv.shape;
+  const D = (C - (o.gated ? o.heads : 0)) / 3;
+  const d = D / o.heads;
+  if (fused(ATTENTION) && attentionCovers(d) && C % 4 === 0) {
+    const inputs: tf.NamedTensorMap = o.freqs ? { qkv, freqs: o.freqs } : { qkv };
+    return run(ATTENTION, inputs, { heads: o.heads, headDim: d, gated: o.gated });
+  }
+  const part = (i: number): tf.Tensor4D => tf.transpose(tf.reshape(tf.slice(qkv, [0, 0, i * D], [B, T, D]), [B, T, o.heads, d]), [0, 2, 1, 3]);
+  let [q, k] = [part(0), part(1)];
+  if (o.freqs) {
+    const { cos, sin } = rotaryTables(o.freqs, T);
+    const rot = rotateHalfMatrix(d);
+    [q, k] = [applyRotary(q, cos, sin, rot), applyRotary(k, cos, sin, rot)];
+  }
+  let out = tf.matMul(tf.softmax(tf.matMul(tf.mul(q, 1 / Math.sqrt(d)), k, false, true), -1), part(2)) as tf.Tensor4D;
+  if (o.gated) {
+    const gates = tf.sigmoid(tf.slice(qkv, [0, 0, 3 * D], [B, T, o.heads]));
+    out = tf.mul(out, tf.reshape(tf.transpose(gates, [0, 2, 1]), [B, o.heads, T, 1]));
+  }
+  return tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [B, T, D]);
+}

@@ -1,0 +1,175 @@
+/**
+ * WGSL programs behind the fused sequence-model ops (webgpuSeqInference.ts): RMSNorm of rows, and the
+ * attention core (rotary on q and k, softmax(q·kᵀ/√d)·v per head, sigmoid head gates) reading the fused
+ * q/k/v(/gate) projection directly, so no transposes, slices or score tensors are dispatched. Shapes that
+ * change the code (head size, flags) are part of `shaderKey`.
+ */
+import type { WebgpuUtil } from './webgpuProgram';
+
+/**
+ * y[r, :] = x[r, :] / max(‖x[r, :]‖₂, 1e-12) · (γ·√D) (rmsNorm.ts) over x [R, D], one thread per row
+ * (`normScale` = √D as a uniform: the exact f32 of Math.sqrt). vec4 along D when D % 4 = 0.
+ */
+export class RmsNormProgram {
+  variableNames = ['x', 'gamma'];
+  variableComponents: number[];
+  outputComponent: number;
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  uniforms = 'normScale : f32,';
+
+  constructor(shape: [number, number], util: WebgpuUtil) {
+    this.outputShape = shape;
+    this.outputComponent = shape[1] % 4 === 0 ? 4 : 1;
+    this.variableComponents = [this.outputComponent, this.outputComponent];
+    this.dispatchLayout = util.flatDispatchLayout([shape[0]]);
+    this.dispatch = util.computeDispatch(this.dispatchLayout, [shape[0]], this.workgroupSize);
+    this.shaderKey = `sedRmsNorm_${this.outputComponent}`;
+  }
+
+  getUserCode(): string {
+    const c = this.outputComponent;
+    const sum = c === 4 ? 'dot(ss, vec4<f32>(1.0))' : 'ss';
+    return `
+      fn main(index : i32) {
+        if (index >= uniforms.xShape[0]) { return; }
+        let DV = uniforms.xShape[1] / ${c};
+        let base = index * DV;
+        var ss = ${c === 4 ? 'vec4<f32>(0.0)' : '0.0'};
+        for (var j = 0; j < DV; j = j + 1) {
+          let v = x[base + j];
+          ss = fma(v, v, ss);
+        }
+        let norm = max(sqrt(${sum}), 1e-12);
+        for (var j = 0; j < DV; j = j + 1) {
+          result[base + j] = (x[base + j] / norm) * (gamma[j] * uniforms.normScale);
+        }
+      }
+    `;
+  }
+}
+
+/** Queries per workgroup (one per thread). */
+const QUERIES = 64;
+
+/** Keys staged per step: k and v tiles (2·keys·d floats) within the 16 KiB of workgroup memory WebGPU guarantees. */
+const keyTile = (headDim: number): number => Math.min(64, 2048 / headDim);
+
+/** Head sizes the attention program covers: vec4 lanes, and q plus the accumulator kept in registers. */
+export const attentionCovers = (headDim: number): boolean => headDim % 4 === 0 && headDim <= 64;
+
+/**
+ * out[b, t, h·d + j] = σ(g[b, t, h]) · Σ_s softmax_s(q'_t·k'_s / √d) v[s, j] from qkv [B, T, C], whose
+ * channels are q, k, v as `which·D + h·d + j` (attention.ts) and, when `gated`, the gate logits at 3D + h.
+ * With `rotary`, q' and k' are q and k rotated as rotary.ts does (interleaved pairs, angle t·freqs[i]
+ * computed in f32 like tfjs' outer product, WGSL cos/sin like tfjs-webgpu's kernels). One workgroup per
+ * (64 queries, head, clip), a query per thread with q and its output row in registers; rotated keys and
+ * values go through workgroup memory a tile at a time, with an online softmax (running max and sum).
+ */
+export class AttentionProgram {
+  variableNames = ['qkv'];
+  variableComponents = [4];
+  outputComponent = 4;
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout = { x: [1], y: [2], z: [0] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [QUERIES, 1, 1];
+
+  constructor(batch: number, length: number, private readonly heads: number, private readonly headDim: number, private readonly rotary: boolean, private readonly gated: boolean) {
+    this.outputShape = [batch, length, heads * headDim];
+    if (rotary) {
+      this.variableNames.push('freqs');
+      this.variableComponents.push(1);
+    }
+    this.dispatch = [Math.ceil(length / QUERIES), heads, batch];
+    this.shaderKey = `sedAttention_${heads}_${headDim}_${rotary}_${gated}`;
+  }
+
+  getUserCode(): string {
+    const D4 = this.headDim / 4;
+    const DV4 = this.heads * D4; // vec4s of D
+    const TK = keyTile(this.headDim);
+    // Lanes (x.x, x.y) and (x.z, x.w) are the pairs 2c and 2c + 1 of the head: x·cos + rotate_half(x)·sin.
+    const rotate = this.rotary
+      ? `
+      fn rotate(x : vec4<f32>, pos : f32, c : i32) -> vec4<f32> {
+        let a0 = pos * freqs[2 * c];
+        let a1 = pos * freqs[2 * c + 1];
+        let cs = vec4<f32>(cos(a0), cos(a0), cos(a1), cos(a1));
+        let sn = vec4<f32>(sin(a0), sin(a0), sin(a1), sin(a1));
+        return x * cs + vec4<f32>(-x.y, x.x, -x.w, x.z) * sn;
+      }`
+      : '';
+    const rot = (v: string, pos: string): string => (this.rotary ? `rotate(${v}, ${pos}, c)` : v);
+    const gate = this.gated ? ` / (1.0 + exp(-qkv[row * C4 + ${3 * DV4} + h / 4][h % 4]))` : '';
+    return `
+      ${rotate}
+      var<workgroup> ks : array<array<vec4<f32>, ${D4}>, ${TK}>;
+      var<workgroup> vs : array<array<vec4<f32>, ${D4}>, ${TK}>;
+
+      fn main() {
+        let T = uniforms.qkvShape[1];
+        let C4 = uniforms.qkvShape[2] / 4;
+        let b = i32(workgroupId.z);
+        let h = i32(workgroupId.y);
+        let t = i32(workgroupId.x) * ${QUERIES} + i32(localIndex);
+        let row = b * T + t;
+        let scale = ${1 / Math.sqrt(this.headDim)};
+        var q : array<vec4<f32>, ${D4}>;
+        var acc : array<vec4<f32>, ${D4}>;
+        if (t < T) {
+          for (var c = 0; c < ${D4}; c = c + 1) {
+            q[c] = ${rot(`qkv[row * C4 + h * ${D4} + c]`, 'f32(t)')} * scale;
+          }
+        }
+        var m = -3.0e38;
+        var l = 0.0;
+        for (var s0 = 0; s0 < T; s0 = s0 + ${TK}) {
+          for (var e = i32(localIndex); e < ${TK * D4}; e = e + ${QUERIES}) {
+            let j = e / ${D4};
+            let c = e % ${D4};
+            let s = s0 + j;
+            var kv = vec4<f32>(0.0);
+            var vv = vec4<f32>(0.0);
+            if (s < T) {
+              let base = (b * T + s) * C4 + h * ${D4} + c;
+              kv = ${rot(`qkv[base + ${DV4}]`, 'f32(s)')};
+              vv = qkv[base + ${2 * DV4}];
+            }
+            ks[j][c] = kv;
+            vs[j][c] = vv;
+          }
+          workgroupBarrier();
+          if (t < T) {
+            let n = min(${TK}, T - s0);
+            for (var j = 0; j < n; j = j + 1) {
+              var sv = vec4<f32>(0.0);
+              for (var c = 0; c < ${D4}; c = c + 1) { sv = fma(q[c], ks[j][c], sv); }
+              let score = dot(sv, vec4<f32>(1.0));
+              if (score > m) {
+                let shrink = exp(m - score);
+                l = l * shrink;
+                for (var c = 0; c < ${D4}; c = c + 1) { acc[c] = acc[c] * shrink; }
+                m = score;
+              }
+              let p = exp(score - m);
+              l = l + p;
+              for (var c = 0; c < ${D4}; c = c + 1) { acc[c] = fma(vec4<f32>(p), vs[j][c], acc[c]); }
+            }
+          }
+          workgroupBarrier();
+        }
+        if (t < T) {
+          let g = (1.0 / l)${gate};
+          for (var c = 0; c < ${D4}; c = c + 1) {
+            result[row * ${DV4} + h * ${D4} + c] = acc[c] * g;
+          }
+        }
+      }
+    `;
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The fused sequence-model ops (engine/backend/webgpuSeqInference.ts) on the webgpu backend against the
+ * same ops on the cpu backend, where they are the models' tfjs ops: sizes that are not multiples of the
+ * GEMM, query or key tiles, scalar and vec4 paths, D = 64 with 4 heads and D = 256 with 8 heads, batch 1
+ * and 3. Then whole TF models: the cpu outputs, and the dispatch count of the sequence model and heads.
+ * On machines without a GPU this runs on Mesa's software adapter, so shapes stay small.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../engine/backend/select';
+import { fusedAttention, fusedLinear, fusedRmsNorm } from '../../engine/backend/webgpuSeqInference';
+import { backboneForward } from '../../engine/models/fmn';
+import { createModel, parseModelName } from '../../engine/models/index';
+import { DerivedCache } from '../../engine/models/layers';
+import { rotaryFreqs } from '../../engine/models/rotary';
+import { countDispatches } from '../helpers/webgpuDispatches';
+
+let seed = 1;
+const rand = (shape: number[], scale = 1): tf.Tensor => tf.randomNormal(shape, 0, scale, 'float32', seed++);
+
+interface Case {
+  name: string;
+  inputs: () => tf.Tensor[];
+  op: (inputs: tf.Tensor[]) => tf.Tensor;
+}
+
+function linearCase(xShape: [number, number, number], N: number, o: { bias?: boolean; norm?: boolean; gelu?: boolean; residual?: boolean }): Case {
+  const [B, T, K] = xShape;
+  const flags = Object.entries(o).filter(([, v]) => v).map(([k]) => k).join(' ');
+  return {
+    name: `linear [${xShape}] → ${N} ${flags}`,
+    inputs: () => [rand(xShape, 2), rand([K, N], 0.3), rand([N]), rand([K], 0.5), rand([B, T, N])],
+    op: ([x, w, bias, gamma, skip]) => fusedLinear(x as tf.Tensor3D, w, o.bias ? bias : undefined, {
+      norm: o.norm ? gamma : undefined,
+      act: o.gelu ? 'gelu' : 'linear',
+      residual: o.residual ? (skip as tf.Tensor3D) : undefined,
+    }),
+  };
+}
+
+function rmsNormCase(shape: [number, number, number]): Case {
+  return {
+    name: `RMSNorm [${shape}]`,
+    inputs: () => [rand(shape, 3), rand([shape[2]], 0.5)],
+    op: ([x, gamma]) => fusedRmsNorm(x as tf.Tensor3D, gamma),
+  };
+}
+
+function attentionCase(B: number, T: number, D: number, heads: number, rotary: boolean, gated: boolean): Case {
+  return {
+    name: `attention B=${B} T=${T} D=${D} ${heads} heads${rotary ? ' rotary' : ''}${gated ? ' gated' : ''}`,
+    inputs: () => [rand([B, T, 3 * D + (gated ? heads : 0)], 1.5), tf.tensor1d(rotaryFreqs(D / heads))],
+    op: ([qkv, freqs]) => fusedAttention(qkv as tf.Tensor3D, { heads, freqs: rotary ? freqs : undefined, gated }),
+  };
+}
+
+const CASES: Case[] = [
+  linearCase([3, 7, 20], 70, { bias: true, norm: true, gelu: true }), // 2 column tiles, N % 4 ≠ 0
+  linearCase([1, 70, 64], 196, { norm: true, bias: true }), // 2 row tiles: the fused qkv + gates of D = 64
+  linearCase([3, 9, 36], 8, { residual: true }),
+  linearCase([2, 5, 7], 5, { bias: true, norm: true, gelu: true, residual: true }), // scalar loads
+  rmsNormCase([3, 7, 64]),
+  rmsNormCase([1, 5, 10]),
+  attentionCase(1, 70, 64, 4, true, true), // 2 query tiles, 2 key tiles (d = 16: 64 keys a tile)
+  attentionCase(3, 37, 256, 8, true, true),
+  attentionCase(2, 45, 128, 2, true, false), // d = 64: 32 keys a tile
+  attentionCase(1, 11, 64, 8, false, false), // d = 8
+];
+
+function caseInputs(c: Case, index: number): tf.Tensor[] {
+  seed = 1000 * (index + 1); // seed 0 would mean unseeded
+  return c.inputs();
+}
+
+function maxRelErr(actual: ArrayLike<number>, ref: ArrayLike<number>): number {
+  let scale = 1;
+  for (let i = 0; i < ref.length; i++) scale = Math.max(scale, Math.abs(ref[i]));
+  let m = 0;
+  for (let i = 0; i < ref.length; i++) m = Math.max(m, Math.abs(actual[i] - ref[i]));
+  return m / scale;
+}
+
+const MODELS = ['fmn10+tf:256', 'fmn04+tf:64'];
+
+/** A small deterministic mel [1,128,T,1] (same values on every backend). */
+const mel = (): tf.Tensor4D => tf.tensor4d(Float32Array.from({ length: 128 * 24 }, (_, i) => Math.sin(i * 0.37) * 2), [1, 128, 24, 1]);
+
+describe('webgpu fused sequence-model kernels (software adapter on CI)', function () {
+  this.timeout(300_000);
+  const reference = new Map<string, { shape: number[]; data: Float32Array }>();
+  const referenceLogits = new Map<string, Float32Array>();
+
+  before(async function () {
+    await initBackend('cpu');
+    for (const [i, c] of CASES.entries()) {
+      const inputs = caseInputs(c, i);
+      const t = c.op(inputs);
+      reference.set(c.name, { shape: t.shape, data: (await t.data()) as Float32Array });
+      tf.dispose([t, ...inputs]);
+    }
+    for (const name of MODELS) {
+      const model = createModel(parseModelName(name), { seed: 3 });
+      const out = model.forward(mel(), { training: false });
+      referenceLogits.set(name, (await out.strongLogits.data()) as Float32Array);
+      tf.dispose(Object.values(out));
+      model.dispose();
+    }
+    // Without a GPU device node, use Dawn's OpenGL ES path on Mesa (the default Vulkan path rejects lavapipe).
+    if (!fs.existsSync('/dev/dri') && !fs.readdirSync('/dev').some((d) => /^nvidia\d/.test(d))) {
+      process.env.SED_WEBGPU_BACKEND ??= 'opengles';
+      process.env.EGL_PLATFORM ??= 'surfaceless';
+    }
+    assert.equal((await initBackend('webgpu')).backend, 'webgpu');
+  });
+
+  after(async () => {
+    await initBackend('wasm');
+  });
+
+  for (const [i, c] of CASES.entries()) {
+    it(`${c.name}: one dispatch, as the cpu backend`, async () => {
+      const inputs = caseInputs(c, i);
+      const { result, dispatches } = countDispatches(() => c.op(inputs));
+      const ref = reference.get(c.name)!;
+      assert.deepEqual(result.shape, ref.shape);
+      const err = maxRelErr(await result.data(), ref.data);
+      tf.dispose([result, ...inputs]);
+      assert.equal(dispatches, 1);
+      assert.ok(err < 1e-5, `max |Δ| / max(1, max |ref|) = ${err}`);
+    });
+  }
+
+  for (const name of MODELS) {
+    it(`runs ${name}'s sequence model and heads in 16 dispatches, with the cpu logits`, async () => {
+      const model = createModel(parseModelName(name), { seed: 3 });
+      const x = mel();
+      tf.dispose(Object.values(model.forward(x, { training: false }))); // fills the derived cache
+      const cache = new DerivedCache();
+      const ctx = { training: false, bnStats: new Map(), derived: cache };
+      tf.dispose(backboneForward(model.param, model.config.widthMult, x, ctx)); // folds BatchNorm into the cache
+      const backbone = countDispatches(() => backboneForward(model.param, model.config.widthMult, x, ctx));
+      const { result, dispatches } = countDispatches(() => model.forward(x, { training: false }));
+      // Projection, 2 × (qkv + gates, attention, to_out, FF in, FF out), final RMSNorm, strong head,
+      // weak head (mean as transpose + reduce, linear).
+      assert.equal(dispatches - backbone.dispatches, 16);
+      const err = maxRelErr(await result.strongLogits.data(), referenceLogits.get(name)!);
+      tf.dispose([x, backbone.result, ...Object.values(result)]);
+      cache.dispose();
+      model.dispose();
+      assert.ok(err < 1e-4, `strong logits max |Δ| / scale = ${err}`);
+    });
+  }
+});
