@@ -202,9 +202,9 @@ export function depthwiseBackpropInputImpl(inputShape: [number, number, number, 
     const sizeH = d.shape[1] - crop[0] - Math.max(-bottom, 0);
     const sizeW = d.shape[2] - crop[1] - Math.max(-right, 0);
     if (crop[0] || crop[1] || bottom < 0 || right < 0) d = tf.slice(d, [0, crop[0], crop[1], 0], [-1, sizeH, sizeW, -1]);
-    const padded = tf.pad(d, [[0, 0], [Math.max(top, 0), Math.max(bottom, 0)], [Math.max(left, 0), Math.max(right, 0)], [0, 0]]);
     const flipped = tf.reverse(filter, [0, 1]) as tf.Tensor4D;
-    return tf.depthwiseConv2d(padded, flipped, 1, 'valid');
+    // Padding inside the conv (XNNPACK's), not a padded copy of dy.
+    return tf.depthwiseConv2d(d, flipped, 1, [[0, 0], [Math.max(top, 0), Math.max(bottom, 0)], [Math.max(left, 0), Math.max(right, 0)], [0, 0]]);
   });
 }
 
