@@ -1,5 +1,5 @@
 /**
- * Data-movement kernels for the wasm backend that read their input through a view of the wasm heap.
+ * Data-movement kernels for the wasm backend, copying contiguous runs between views of the wasm heap.
  *
  * tfjs-backend-wasm 4.22's Slice (and Unpack, which slices once per output) starts with
  * `backend.readSync(x)`, a copy of the *whole* input, so taking 4 clips out of a 32-clip mel batch, or
@@ -7,8 +7,7 @@
  * for 2 MB out of 16 MB). Its Tile is an element-wise C++ loop (63 ms to broadcast [4,1,1,48] to
  * [4,16,250,48], 35× a broadcasting Add), and so are its GatherV2 (0.3 s to roll a [32,128,1000,1] mel
  * batch in time), PadV2 (15 ms to pad the stem's [4,128,1000,1] input) and Reverse (4 ms to flip a
- * [4,250,104] sequence for the backward minGRU). These versions copy
- * contiguous runs between heap views instead.
+ * [4,250,104] sequence for the backward minGRU). Identity, a copy there, shares the data here.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
