@@ -8,12 +8,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gelu, linear } from '../models/layers';
 import { rmsNormWith } from '../models/rmsNorm';
 import { applyRotary, rotateHalfMatrix, rotaryTables } from '../models/rotary';
+import { biMinGruScan } from '../models/scan';
 import { POINTWISE } from './webgpuInference';
 import { fused, run, runProgram, webgpuUtil } from './webgpuProgram';
-import { AttentionProgram, RmsNormProgram, attentionCovers } from './webgpuSeqPrograms';
+import { AttentionProgram, MinGruScanProgram, RmsNormProgram, attentionCovers } from './webgpuSeqPrograms';
 
 const RMS_NORM = 'SedRmsNorm';
 const ATTENTION = 'SedAttention';
+const MIN_GRU = 'SedMinGruScan';
 
 let registered = false;
 
@@ -34,11 +36,22 @@ export async function registerWebgpuSeqKernels(): Promise<void> {
     kernelName: ATTENTION,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const { qkv, freqs } = inputs;
+      const { qkv, freqs, rnn, gammaRnn, gammaAttn } = inputs;
       const { heads, headDim, gated } = attrs as unknown as { heads: number; headDim: number; gated: boolean };
       const [B, T] = qkv!.shape;
-      const program = new AttentionProgram(B, T, heads, headDim, !!freqs, gated);
-      return runProgram(backend, program, freqs ? [qkv!, freqs] : [qkv!], []);
+      const program = new AttentionProgram(B, T, heads, headDim, !!freqs, gated, !!rnn);
+      const optional = freqs ? [freqs] : rnn ? [rnn, gammaRnn!, gammaAttn!] : [];
+      return runProgram(backend, program, [qkv!, ...optional], []);
+    },
+  });
+  tf.registerKernel({
+    kernelName: MIN_GRU,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { hg } = inputs;
+      const { dim } = attrs as unknown as { dim: number };
+      const [B, T] = hg!.shape;
+      return runProgram(backend, new MinGruScanProgram(B, T, dim, util), [hg!], []);
     },
   });
   registered = true;
@@ -81,24 +94,30 @@ export function fusedRmsNorm(x: tf.Tensor3D, gamma: tf.Tensor): tf.Tensor3D {
 }
 
 export interface FusedAttentionOptions {
+  /** Model width D: q, k, v are channels [0, D), [D, 2D), [2D, 3D) of qkv. */
+  dim: number;
   heads: number;
   /** Rotary `freqs` [d/2] (rotary.ts) applied to q and k. */
   freqs?: tf.Tensor;
   /** Per-head sigmoid gates: their logits are channels 3D + h of qkv. */
   gated: boolean;
+  /** HYBRID: output 0.5·RMSNorm_d(rnn; rnnGamma) + 0.5·RMSNorm_d(attention; attnGamma) per head. */
+  mix?: { rnn: tf.Tensor3D; rnnGamma: tf.Tensor; attnGamma: tf.Tensor };
 }
 
 /**
- * Multi-head attention from the fused projection qkv [B,T,3D (+h gate logits)] (channels as attention.ts
- * splits to_qkv): σ(gate) · softmax(q'·k'ᵀ/√d)·v with q', k' rotary-rotated, heads merged → [B,T,D].
- * One dispatch on webgpu for head sizes the kernel covers.
+ * Multi-head attention from a fused projection qkv [B,T,C ≥ 3D] (q, k, v channels as attention.ts splits
+ * to_qkv): σ(gate) · softmax(q'·k'ᵀ/√d)·v with q', k' rotary-rotated (or HYBRID's mix), heads merged →
+ * [B,T,D]. One dispatch on webgpu for head sizes the kernel covers.
  */
 export function fusedAttention(qkv: tf.Tensor3D, o: FusedAttentionOptions): tf.Tensor3D {
   const [B, T, C] = qkv.shape;
-  const D = (C - (o.gated ? o.heads : 0)) / 3;
+  const D = o.dim;
   const d = D / o.heads;
-  if (fused(ATTENTION) && attentionCovers(d) && C % 4 === 0) {
-    const inputs: tf.NamedTensorMap = o.freqs ? { qkv, freqs: o.freqs } : { qkv };
+  if (fused(ATTENTION) && attentionCovers(d) && C % 4 === 0 && !(o.freqs && o.mix)) {
+    const inputs: tf.NamedTensorMap = { qkv };
+    if (o.freqs) inputs.freqs = o.freqs;
+    if (o.mix) Object.assign(inputs, { rnn: o.mix.rnn, gammaRnn: o.mix.rnnGamma, gammaAttn: o.mix.attnGamma });
     return run(ATTENTION, inputs, { heads: o.heads, headDim: d, gated: o.gated });
   }
   const part = (i: number): tf.Tensor4D => tf.transpose(tf.reshape(tf.slice(qkv, [0, 0, i * D], [B, T, D]), [B, T, o.heads, d]), [0, 2, 1, 3]);
@@ -113,5 +132,21 @@ export function fusedAttention(qkv: tf.Tensor3D, o: FusedAttentionOptions): tf.T
     const gates = tf.sigmoid(tf.slice(qkv, [0, 0, 3 * D], [B, T, o.heads]));
     out = tf.mul(out, tf.reshape(tf.transpose(gates, [0, 2, 1]), [B, o.heads, T, 1]));
   }
+  if (o.mix) {
+    const rnn = tf.transpose(tf.reshape(o.mix.rnn, [B, T, o.heads, d]), [0, 2, 1, 3]);
+    out = tf.add(tf.mul(rmsNormWith(rnn, o.mix.rnnGamma), 0.5), tf.mul(rmsNormWith(out, o.mix.attnGamma), 0.5));
+  }
   return tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [B, T, D]);
+}
+
+/**
+ * HYBRID's bidirectional minGRU (scan.ts `biMinGruScan`) from hg [B,T,C], whose last 4D channels are the
+ * forward then the backward ĥ ‖ g projections of the un-flipped input → forward ‖ backward [B,T,2D].
+ * One dispatch on webgpu.
+ */
+export function fusedMinGru(hg: tf.Tensor3D, dim: number): tf.Tensor3D {
+  if (fused(MIN_GRU) && dim % 4 === 0 && hg.shape[2] % 4 === 0) return run(MIN_GRU, { hg }, { dim });
+  const [B, T, C] = hg.shape;
+  const part = (offset: number): tf.Tensor3D => tf.slice(hg, [0, 0, offset], [B, T, 2 * dim]);
+  return biMinGruScan(part(C - 4 * dim), tf.reverse(part(C - 2 * dim), 1));
 }

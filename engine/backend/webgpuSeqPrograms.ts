@@ -1,8 +1,9 @@
 /**
- * WGSL programs behind the fused sequence-model ops (webgpuSeqInference.ts): RMSNorm of rows, and the
- * attention core (rotary on q and k, softmax(q·kᵀ/√d)·v per head, sigmoid head gates) reading the fused
- * q/k/v(/gate) projection directly, so no transposes, slices or score tensors are dispatched. Shapes that
- * change the code (head size, flags) are part of `shaderKey`.
+ * WGSL programs behind the fused sequence-model ops (webgpuSeqInference.ts): RMSNorm of rows, the
+ * attention core (rotary on q and k, softmax(q·kᵀ/√d)·v per head, sigmoid head gates, or HYBRID's mix with
+ * the minGRU branch) reading the fused q/k/v(/gate) projection directly, so no transposes, slices or score
+ * tensors are dispatched, and the bidirectional minGRU recurrence. Shapes that change the code (head
+ * size, flags) are part of `shaderKey`.
  */
 import type { WebgpuUtil } from './webgpuProgram';
 
@@ -61,6 +62,9 @@ const keyTile = (headDim: number): number => Math.min(64, 2048 / headDim);
 /** Head sizes the attention program covers: vec4 lanes, and q plus the accumulator kept in registers. */
 export const attentionCovers = (headDim: number): boolean => headDim % 4 === 0 && headDim <= 64;
 
+/** A WGSL f32 literal of `v` (an integral JS number would print as an i32 literal). */
+const f32 = (v: number): string => (Number.isInteger(v) ? `${v}.0` : `${v}`);
+
 /**
  * out[b, t, h·d + j] = σ(g[b, t, h]) · Σ_s softmax_s(q'_t·k'_s / √d) v[s, j] from qkv [B, T, C], whose
  * channels are q, k, v as `which·D + h·d + j` (attention.ts) and, when `gated`, the gate logits at 3D + h.
@@ -68,6 +72,8 @@ export const attentionCovers = (headDim: number): boolean => headDim % 4 === 0 &
  * computed in f32 like tfjs' outer product, WGSL cos/sin like tfjs-webgpu's kernels). One workgroup per
  * (64 queries, head, clip), a query per thread with q and its output row in registers; rotated keys and
  * values go through workgroup memory a tile at a time, with an online softmax (running max and sum).
+ * With `mixed` (HYBRID), the output is instead 0.5·RMSNorm_d(rnn; γ_rnn) + 0.5·RMSNorm_d(o; γ_attn) per head
+ * of o = softmax(…)·v and the minGRU branch rnn [B, T, D] (inputs `rnn`, `gammaRnn`, `gammaAttn`).
  */
 export class AttentionProgram {
   variableNames = ['qkv'];
@@ -79,14 +85,18 @@ export class AttentionProgram {
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [QUERIES, 1, 1];
 
-  constructor(batch: number, length: number, private readonly heads: number, private readonly headDim: number, private readonly rotary: boolean, private readonly gated: boolean) {
+  constructor(batch: number, length: number, private readonly heads: number, private readonly headDim: number, private readonly rotary: boolean, private readonly gated: boolean, private readonly mixed: boolean) {
     this.outputShape = [batch, length, heads * headDim];
     if (rotary) {
       this.variableNames.push('freqs');
       this.variableComponents.push(1);
     }
+    if (mixed) {
+      this.variableNames.push('rnn', 'gammaRnn', 'gammaAttn');
+      this.variableComponents.push(4, 4, 4);
+    }
     this.dispatch = [Math.ceil(length / QUERIES), heads, batch];
-    this.shaderKey = `sedAttention_${heads}_${headDim}_${rotary}_${gated}`;
+    this.shaderKey = `sedAttention_${heads}_${headDim}_${rotary}_${gated}_${mixed}`;
   }
 
   getUserCode(): string {
@@ -164,10 +174,82 @@ export class AttentionProgram {
           workgroupBarrier();
         }
         if (t < T) {
-          let g = (1.0 / l)${gate};
+          ${this.mixed ? this.mix() : `let g = (1.0 / l)${gate};
           for (var c = 0; c < ${D4}; c = c + 1) {
             result[row * ${DV4} + h * ${D4} + c] = acc[c] * g;
+          }`}
+        }
+      }
+    `;
+  }
+
+  /** HYBRID's output: both branches RMS-normalised over the head (rmsNorm.ts), averaged. */
+  private mix(): string {
+    const D4 = this.headDim / 4;
+    const at = `row * ${this.heads * D4} + h * ${D4} + c`;
+    const gain = (gamma: string): string => `(${gamma}[c] * ${f32(Math.sqrt(this.headDim))})`;
+    return `
+          var so = vec4<f32>(0.0);
+          var sr = vec4<f32>(0.0);
+          for (var c = 0; c < ${D4}; c = c + 1) {
+            acc[c] = acc[c] * (1.0 / l);
+            so = fma(acc[c], acc[c], so);
+            let r = rnn[${at}];
+            sr = fma(r, r, sr);
           }
+          let no = max(sqrt(dot(so, vec4<f32>(1.0))), 1e-12);
+          let nr = max(sqrt(dot(sr, vec4<f32>(1.0))), 1e-12);
+          for (var c = 0; c < ${D4}; c = c + 1) {
+            result[${at}] = (rnn[${at}] / nr) * ${gain('gammaRnn')} * 0.5 + (acc[c] / no) * ${gain('gammaAttn')} * 0.5;
+          }`;
+  }
+}
+
+/**
+ * Both minGRU directions of HYBRID (hybrid.ts) from the input projections, the last 4D channels of
+ * hg [B, T, C]: forward ĥ ‖ g, then backward ĥ ‖ g (of the un-flipped input: a row-wise projection
+ * commutes with the time flip). h_t = σ(−g_t)·h_{t∓1} + σ(g_t)·g̃(ĥ_t), h = 0 before the first step,
+ * g̃(x) = x + 0.5 if x ≥ 0 else σ(x); the backward direction runs from t = T−1 down. Output [B, T, 2D] =
+ * forward ‖ backward. One thread per (clip, direction, 4 channels) walks the T steps.
+ */
+export class MinGruScanProgram {
+  variableNames = ['hg'];
+  variableComponents = [4];
+  outputComponent = 4;
+  outputShape: number[];
+  shaderKey = 'sedMinGruScan';
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+
+  constructor(batch: number, length: number, dim: number, util: WebgpuUtil) {
+    this.outputShape = [batch, length, 2 * dim];
+    const threads = [batch * 2 * (dim / 4)];
+    this.dispatchLayout = util.flatDispatchLayout(threads);
+    this.dispatch = util.computeDispatch(this.dispatchLayout, threads, this.workgroupSize);
+  }
+
+  getUserCode(): string {
+    return `
+      fn sigmoid4(x : vec4<f32>) -> vec4<f32> { return 1.0 / (1.0 + exp(-x)); }
+
+      fn main(index : i32) {
+        let T = uniforms.hgShape[1];
+        let C4 = uniforms.hgShape[2] / 4;
+        let D4 = uniforms.outShape[2] / 8;
+        if (index >= uniforms.hgShape[0] * 2 * D4) { return; }
+        let c = index % D4;
+        let dir = (index / D4) % 2;
+        let b = index / (2 * D4);
+        let col = C4 - 4 * D4 + dir * 2 * D4 + c;
+        var h = vec4<f32>(0.0);
+        for (var i = 0; i < T; i = i + 1) {
+          let t = select(i, T - 1 - i, dir == 1);
+          let hid = hg[(b * T + t) * C4 + col];
+          let g = hg[(b * T + t) * C4 + col + D4];
+          let candidate = select(sigmoid4(hid), hid + 0.5, hid >= vec4<f32>(0.0));
+          h = sigmoid4(-g) * h + sigmoid4(g) * candidate;
+          result[(b * T + t) * 2 * D4 + dir * D4 + c] = h;
         }
       }
     `;

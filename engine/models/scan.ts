@@ -22,3 +22,21 @@ export function linearScan(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   }
   return H;
 }
+
+/**
+ * Bidirectional minGRU (hybrid.ts) from the input projections ĥ ‖ g [B,T,2D] of the forward input and
+ * of the time-flipped input: z = σ(g), h_t = (1−z_t)·h_{t−1} + z_t·g̃(ĥ_t) with g̃(x) = x + 0.5 if x ≥ 0
+ * else σ(x), both directions stacked on the batch axis for one scan → forward ‖ backward (flipped back).
+ */
+export function biMinGruScan(fwd: tf.Tensor3D, bwdFlipped: tf.Tensor3D): tf.Tensor3D {
+  const [B, T, D2] = fwd.shape;
+  const D = D2 / 2;
+  const hg = tf.concat([fwd, bwdFlipped], 0); // [2B,T,2D]
+  const hidden = tf.slice(hg, [0, 0, 0], [2 * B, T, D]);
+  const gate = tf.slice(hg, [0, 0, D], [2 * B, T, D]);
+  const candidate = tf.where(tf.greaterEqual(hidden, 0), tf.add(hidden, 0.5), tf.sigmoid(hidden));
+  const h = linearScan(tf.sigmoid(tf.neg(gate)), tf.mul(tf.sigmoid(gate), candidate));
+  const hf = tf.slice(h, [0, 0, 0], [B, T, D]);
+  const hb = tf.reverse(tf.slice(h, [B, 0, 0], [B, T, D]), 1);
+  return tf.concat([hf, hb], 2);
+}

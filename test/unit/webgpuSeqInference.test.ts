@@ -2,14 +2,15 @@
  * The fused sequence-model ops (engine/backend/webgpuSeqInference.ts) on the webgpu backend against the
  * same ops on the cpu backend, where they are the models' tfjs ops: sizes that are not multiples of the
  * GEMM, query or key tiles, scalar and vec4 paths, D = 64 with 4 heads and D = 256 with 8 heads, batch 1
- * and 3. Then whole TF models: the cpu outputs, and the dispatch count of the sequence model and heads.
+ * and 3. Then whole TF and HYBRID models: the cpu outputs, and the dispatch count of the sequence model
+ * and heads.
  * On machines without a GPU this runs on Mesa's software adapter, so shapes stay small.
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../engine/backend/select';
-import { fusedAttention, fusedLinear, fusedRmsNorm } from '../../engine/backend/webgpuSeqInference';
+import { fusedAttention, fusedLinear, fusedMinGru, fusedRmsNorm } from '../../engine/backend/webgpuSeqInference';
 import { backboneForward } from '../../engine/models/fmn';
 import { createModel, parseModelName } from '../../engine/models/index';
 import { DerivedCache } from '../../engine/models/layers';
@@ -47,11 +48,27 @@ function rmsNormCase(shape: [number, number, number]): Case {
   };
 }
 
-function attentionCase(B: number, T: number, D: number, heads: number, rotary: boolean, gated: boolean): Case {
+/** Attention on qkv [B,T,3D (+ gate logits)], or HYBRID's [B,T,7D] (q, k, v, both minGRU projections) with the mix. */
+function attentionCase(B: number, T: number, D: number, heads: number, rotary: boolean, gated: boolean, mixed = false): Case {
+  const d = D / heads;
   return {
-    name: `attention B=${B} T=${T} D=${D} ${heads} heads${rotary ? ' rotary' : ''}${gated ? ' gated' : ''}`,
-    inputs: () => [rand([B, T, 3 * D + (gated ? heads : 0)], 1.5), tf.tensor1d(rotaryFreqs(D / heads))],
-    op: ([qkv, freqs]) => fusedAttention(qkv as tf.Tensor3D, { heads, freqs: rotary ? freqs : undefined, gated }),
+    name: `attention B=${B} T=${T} D=${D} ${heads} heads${rotary ? ' rotary' : ''}${gated ? ' gated' : ''}${mixed ? ' mixed' : ''}`,
+    inputs: () => [rand([B, T, mixed ? 7 * D : 3 * D + (gated ? heads : 0)], 1.5), tf.tensor1d(rotaryFreqs(d)), rand([B, T, D]), rand([d], 0.5), rand([d], 0.5)],
+    op: ([qkv, freqs, rnn, rnnGamma, attnGamma]) => fusedAttention(qkv as tf.Tensor3D, {
+      dim: D,
+      heads,
+      freqs: rotary ? freqs : undefined,
+      gated,
+      mix: mixed ? { rnn: rnn as tf.Tensor3D, rnnGamma, attnGamma } : undefined,
+    }),
+  };
+}
+
+function minGruCase(B: number, T: number, C: number, D: number): Case {
+  return {
+    name: `minGRU B=${B} T=${T} C=${C} D=${D}`,
+    inputs: () => [rand([B, T, C], 2)],
+    op: ([hg]) => fusedMinGru(hg as tf.Tensor3D, D),
   };
 }
 
@@ -66,6 +83,10 @@ const CASES: Case[] = [
   attentionCase(3, 37, 256, 8, true, true),
   attentionCase(2, 45, 128, 2, true, false), // d = 64: 32 keys a tile
   attentionCase(1, 11, 64, 8, false, false), // d = 8
+  attentionCase(2, 37, 128, 8, false, false, true),
+  attentionCase(1, 70, 64, 4, false, false, true),
+  minGruCase(3, 13, 7 * 16, 16), // the HYBRID projection: q, k, v, forward ĥ ‖ g, backward ĥ ‖ g
+  minGruCase(1, 9, 32, 8),
 ];
 
 function caseInputs(c: Case, index: number): tf.Tensor[] {
@@ -81,7 +102,13 @@ function maxRelErr(actual: ArrayLike<number>, ref: ArrayLike<number>): number {
   return m / scale;
 }
 
-const MODELS = ['fmn10+tf:256', 'fmn04+tf:64'];
+/**
+ * Models and the dispatches of their sequence model and heads: projection, per layer TF 5 (qkv + gates,
+ * attention, to_out, FF in, FF out) or HYBRID 7 (qkv + minGRU projections, scan, rnn.to_out, attention
+ * with the mix, to_out, FF in, FF out), final RMSNorm, strong head, weak head (mean as transpose +
+ * reduce, linear). Before the fused ops: 120 for TF, 212 for HYBRID.
+ */
+const MODELS: [string, number][] = [['fmn10+tf:256', 16], ['fmn04+tf:64', 16], ['fmn04+hybrid:128', 20]];
 
 /** A small deterministic mel [1,128,T,1] (same values on every backend). */
 const mel = (): tf.Tensor4D => tf.tensor4d(Float32Array.from({ length: 128 * 24 }, (_, i) => Math.sin(i * 0.37) * 2), [1, 128, 24, 1]);
@@ -99,7 +126,7 @@ describe('webgpu fused sequence-model kernels (software adapter on CI)', functio
       reference.set(c.name, { shape: t.shape, data: (await t.data()) as Float32Array });
       tf.dispose([t, ...inputs]);
     }
-    for (const name of MODELS) {
+    for (const [name] of MODELS) {
       const model = createModel(parseModelName(name), { seed: 3 });
       const out = model.forward(mel(), { training: false });
       referenceLogits.set(name, (await out.strongLogits.data()) as Float32Array);
@@ -131,8 +158,8 @@ describe('webgpu fused sequence-model kernels (software adapter on CI)', functio
     });
   }
 
-  for (const name of MODELS) {
-    it(`runs ${name}'s sequence model and heads in 16 dispatches, with the cpu logits`, async () => {
+  for (const [name, expected] of MODELS) {
+    it(`runs ${name}'s sequence model and heads in ${expected} dispatches, with the cpu logits`, async () => {
       const model = createModel(parseModelName(name), { seed: 3 });
       const x = mel();
       tf.dispose(Object.values(model.forward(x, { training: false }))); // fills the derived cache
@@ -141,9 +168,7 @@ describe('webgpu fused sequence-model kernels (software adapter on CI)', functio
       tf.dispose(backboneForward(model.param, model.config.widthMult, x, ctx)); // folds BatchNorm into the cache
       const backbone = countDispatches(() => backboneForward(model.param, model.config.widthMult, x, ctx));
       const { result, dispatches } = countDispatches(() => model.forward(x, { training: false }));
-      // Projection, 2 × (qkv + gates, attention, to_out, FF in, FF out), final RMSNorm, strong head,
-      // weak head (mean as transpose + reduce, linear).
-      assert.equal(dispatches - backbone.dispatches, 16);
+      assert.equal(dispatches - backbone.dispatches, expected);
       const err = maxRelErr(await result.strongLogits.data(), referenceLogits.get(name)!);
       tf.dispose([x, backbone.result, ...Object.values(result)]);
       cache.dispose();

@@ -9,6 +9,7 @@
  *     → rnn.to_out(concat[fwd, bwd]) → heads                                         [B,h,T,d]
  *   out = to_out(merge(0.5·RMSNorm_d(rnn; rnn_out_norm) + 0.5·RMSNorm_d(attn; attn_out_norm)))
  * The recurrence is a parallel scan (scan.ts) with both directions stacked on the batch axis.
+ * Inference on webgpu runs the fused ops (webgpuSeqInference.ts): 7 dispatches per layer.
  * (Upstream asserts D ≥ 128; we build any D divisible by 8, as the fixtures and `fmn04+hybrid:104` need.)
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -16,7 +17,8 @@ import type { ParamGetter } from '../params';
 import { gelu, linear, linearP, linearSpecs, type ForwardContext } from '../layers';
 import { rmsNorm, rmsNormSpecs } from '../rmsNorm';
 import { mergeHeads, projectQkv, sdpa, splitHeads } from '../attention';
-import { linearScan } from '../scan';
+import { biMinGruScan } from '../scan';
+import { fusedAttention, fusedLinear, fusedMinGru, fusedRmsNorm, seqKernelsActive } from '../../backend/webgpuSeqInference';
 import { project, projectionMacs, projectionSpecs } from './projection';
 import type { SeqModelDef } from './types';
 
@@ -26,17 +28,9 @@ const FF_MULT = 4;
 
 /** Bidirectional minGRU, n [B,T,D] → [B,T,D] (before rnn.to_out). */
 function biMinGru(p: ParamGetter, pre: string, n: tf.Tensor3D): tf.Tensor3D {
-  const [B, T, D] = n.shape;
   const fwd = linear(n, p(`${pre}.forward_minGRU.to_hidden_and_gate.weight`));
   const bwd = linear(tf.reverse(n, 1), p(`${pre}.backward_minGRU.to_hidden_and_gate.weight`));
-  const hg = tf.concat([fwd, bwd], 0); // [2B,T,2D]
-  const hidden = tf.slice(hg, [0, 0, 0], [2 * B, T, D]);
-  const gate = tf.slice(hg, [0, 0, D], [2 * B, T, D]);
-  const candidate = tf.where(tf.greaterEqual(hidden, 0), tf.add(hidden, 0.5), tf.sigmoid(hidden));
-  const h = linearScan(tf.sigmoid(tf.neg(gate)), tf.mul(tf.sigmoid(gate), candidate));
-  const hf = tf.slice(h, [0, 0, 0], [B, T, D]);
-  const hb = tf.reverse(tf.slice(h, [B, 0, 0], [B, T, D]), 1);
-  return linear(tf.concat([hf, hb], 2), p(`${pre}.to_out.weight`));
+  return linear(biMinGruScan(fwd, bwd), p(`${pre}.to_out.weight`));
 }
 
 function hybridBlock(p: ParamGetter, pre: string, n: tf.Tensor3D, ctx: ForwardContext): tf.Tensor3D {
@@ -45,6 +39,28 @@ function hybridBlock(p: ParamGetter, pre: string, n: tf.Tensor3D, ctx: ForwardCo
   const attn = sdpa(q, k, v, 0, ctx);
   const mixed: tf.Tensor4D = tf.add(tf.mul(rmsNorm(p, `${pre}.rnn_out_norm`, rnn), 0.5), tf.mul(rmsNorm(p, `${pre}.attn_out_norm`, attn), 0.5));
   return linear(mergeHeads(mixed), p(`${pre}.to_out.weight`));
+}
+
+/**
+ * x + Hybrid(RMSNorm(x)) as fused ops: one GEMM for RMSNorm + to_qkv + both minGRU input projections
+ * (weights joined once into the derived cache), the minGRU scan, rnn.to_out, attention with the branch
+ * mix, to_out + residual.
+ */
+function hybridBlockFused(p: ParamGetter, pre: string, x: tf.Tensor3D, ctx: ForwardContext): tf.Tensor3D {
+  const D = x.shape[2];
+  const b = `${pre}.1`;
+  const sources = [
+    p(`${b}.to_qkv.weight`),
+    p(`${b}.rnn.forward_minGRU.to_hidden_and_gate.weight`),
+    p(`${b}.rnn.backward_minGRU.to_hidden_and_gate.weight`),
+  ];
+  const join = (): tf.Tensor[] => [tf.concat(sources, 1)];
+  const [w] = ctx.derived ? ctx.derived.get(`${b}.to_qkv+minGRU`, sources, join) : join();
+  const projected = fusedLinear(x, w, undefined, { norm: p(`${pre}.0.gamma`) }); // [B,T,7D]
+  const rnn = fusedLinear(fusedMinGru(projected, D), p(`${b}.rnn.to_out.weight`), undefined);
+  const mix = { rnn, rnnGamma: p(`${b}.rnn_out_norm.gamma`), attnGamma: p(`${b}.attn_out_norm.gamma`) };
+  const mixed = fusedAttention(projected, { dim: D, heads: HEADS, gated: false, mix });
+  return fusedLinear(mixed, p(`${b}.to_out.weight`), undefined, { residual: x });
 }
 
 export const hybridModel: SeqModelDef = {
@@ -73,12 +89,19 @@ export const hybridModel: SeqModelDef = {
   forward(p, E, D, z, ctx) {
     const projected = project(p, E, D, z);
     let x = projected ?? z;
+    const fused = !ctx.training && seqKernelsActive();
     for (let i = 0; i < LAYERS; i++) {
       const pre = `seq_model.1.layers.${i}`;
+      if (fused) {
+        x = hybridBlockFused(p, pre, x, ctx);
+        const h = fusedLinear(x, p(`${pre}.3.0.weight`), p(`${pre}.3.0.bias`), { norm: p(`${pre}.2.gamma`), act: 'gelu' });
+        x = fusedLinear(h, p(`${pre}.3.2.weight`), p(`${pre}.3.2.bias`), { residual: x });
+        continue;
+      }
       x = tf.add(x, hybridBlock(p, `${pre}.1`, rmsNorm(p, `${pre}.0`, x), ctx));
       x = tf.add(x, linearP(p, `${pre}.3.2`, gelu(linearP(p, `${pre}.3.0`, rmsNorm(p, `${pre}.2`, x)))));
     }
-    return { projected, seq: rmsNorm(p, 'seq_model.1.norm', x) };
+    return { projected, seq: fused ? fusedRmsNorm(x, p('seq_model.1.norm.gamma')) : rmsNorm(p, 'seq_model.1.norm', x) };
   },
   macs(E, D, T) {
     // qkv, QKᵀ + AV, two minGRU input projections, rnn.to_out, to_out, FF.
