@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ParamGetter, ParamSpec } from './params';
 import { hardswish, stage, type ForwardContext } from './layers';
 import { pointwiseConv, seGate, seGateOps, spatialConv } from '../backend/webgpuInference';
+import { batchNormAct, fusedBatchNormAct } from '../backend/webgpuTraining';
 
 const BN_EPS = 1e-3;
 
@@ -170,7 +171,9 @@ function convBn(p: ParamGetter, convKey: string, bnPrefix: string, x: tf.Tensor4
   // Explicit padding: tfjs derives the output width of a numeric pad from the *height* stride.
   const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [o.pad, o.pad], [o.pad, o.pad], [0, 0]];
   const y = o.depthwise ? tf.depthwiseConv2d(gated, w, o.strides, pad) : tf.conv2d(gated, w, o.strides, pad);
-  const yn = batchNormTrain(y, gamma as tf.Tensor1D, beta as tf.Tensor1D, (mean, variance) => ctx.bnStats.set(bnPrefix, { mean, variance }));
+  const record = (mean: tf.Tensor1D, variance: tf.Tensor1D): void => void ctx.bnStats.set(bnPrefix, { mean, variance });
+  if (fusedBatchNormAct()) return batchNormAct(y, gamma as tf.Tensor1D, beta as tf.Tensor1D, { act: o.act, eps: BN_EPS, residual: extras.residual, record });
+  const yn = batchNormTrain(y, gamma as tf.Tensor1D, beta as tf.Tensor1D, record);
   const out = applyAct(yn, o.act);
   return extras.residual ? tf.add(out, extras.residual) : out;
 }

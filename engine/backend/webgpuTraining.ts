@@ -1,0 +1,130 @@
+/**
+ * Fused training ops of the fmn backbone on webgpu. A training step there is bound by the host cost of
+ * issuing each kernel (~100 µs per dispatch on an H200), and BatchNorm with batch statistics as tfjs ops
+ * (transposed reductions, a dozen element-wise ops each way) plus hardswish (4 ops forward, more
+ * backward) was most of a step's dispatches. Here BatchNorm → activation (→ residual add) is one op with
+ * a custom gradient: 4 dispatches forward (split moments, mean, unbiased variance, normalise + act) and
+ * 4 backward (split Σg and Σg·x̂, dx, dβ, dγ); the backward recomputes x̂ and the pre-activation from the
+ * input and the statistics instead of keeping them. Same formulas as fmn.ts `batchNormTrain` + the
+ * activation's tfjs ops; other backends keep those ops (`fusedBatchNormAct()` is false there).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ElementwiseProgram, fused, run, runProgram, webgpuUtil, type Uniform } from './webgpuProgram';
+import { ChannelSplitProgram, NORM_UNIFORMS, applyBody, applyPrelude, splitFinishBody, type SplitMode, type TrainAct } from './webgpuTrainingPrograms';
+
+export type { TrainAct };
+
+const SPLIT = 'SedBnSplit';
+const FINISH = 'SedBnFinish';
+const APPLY = 'SedBnApply';
+
+/** Rows per chunk the split reductions aim at, and the most chunks (the finishing passes loop over them). */
+const TARGET_ROWS = 1024;
+const MAX_SPLITS = 256;
+
+/** Chunks of the B·H·W rows: every chunk non-empty. */
+function splitRows(rows: number): { splits: number; chunk: number } {
+  const chunk = Math.ceil(rows / Math.min(MAX_SPLITS, Math.max(1, Math.ceil(rows / TARGET_ROWS))));
+  return { splits: Math.ceil(rows / chunk), chunk };
+}
+
+const f32 = (v: number): Uniform => ({ type: 'float32', data: [v] });
+const i32 = (v: number): Uniform => ({ type: 'int32', data: [v] });
+
+interface NormAttrs {
+  act: TrainAct;
+  eps: number;
+}
+
+let registered = false;
+
+/** Register the webgpu kernels (call once the webgpu backend is initialised). */
+export async function registerWebgpuTrainingKernels(): Promise<void> {
+  if (registered) return;
+  const util = await webgpuUtil();
+  tf.registerKernel({
+    kernelName: SPLIT,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { y, dy, bnMean, bnVar, gamma, beta, part } = inputs;
+      const { mode, act, eps } = attrs as unknown as NormAttrs & { mode: SplitMode };
+      const rows = y!.shape[0] * y!.shape[1] * y!.shape[2];
+      const { splits, chunk } = splitRows(rows);
+      const program = new ChannelSplitProgram(mode, y!.shape, splits, act, util);
+      const uniforms = [i32(chunk), i32(splits)];
+      if (mode === 'moments') return runProgram(backend, program, [y!], uniforms);
+      const ins = [y!, dy!, bnMean!, bnVar!, gamma!, beta!, ...(mode === 'gradApply' ? [part!] : [])];
+      return runProgram(backend, program, ins, [...uniforms, f32(Math.max(rows - 1, 1) / rows), f32(eps), f32(rows)]);
+    },
+  });
+  tf.registerKernel({
+    kernelName: FINISH,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { which, rows } = attrs as unknown as { which: 'mean' | 'var' | 'sum0' | 'sum1'; rows: number };
+      const { splits, chunk } = splitRows(rows);
+      const program = new ElementwiseProgram([inputs.part!.shape[2]], ['part'], 'chunk : i32, splits : i32, rows : i32,', `sedBnFinish_${which}`, splitFinishBody(which), util);
+      return runProgram(backend, program, [inputs.part!], [i32(chunk), i32(splits), i32(rows)]);
+    },
+  });
+  tf.registerKernel({
+    kernelName: APPLY,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { y, bnMean, bnVar, gamma, beta, res } = inputs;
+      const { act, eps } = attrs as unknown as NormAttrs;
+      const rows = y!.shape[0] * y!.shape[1] * y!.shape[2];
+      const names = ['y', 'bnMean', 'bnVar', 'gamma', 'beta', ...(res ? ['res'] : [])];
+      const program = new ElementwiseProgram(y!.shape, names, NORM_UNIFORMS, `sedBnApply_${act}_${!!res}`, applyBody(!!res), util, applyPrelude(act));
+      const ins = [y!, bnMean!, bnVar!, gamma!, beta!, ...(res ? [res] : [])];
+      return runProgram(backend, program, ins, [f32(Math.max(rows - 1, 1) / rows), f32(eps)]);
+    },
+  });
+  registered = true;
+}
+
+/** Whether `batchNormAct` runs fused (webgpu); elsewhere the caller keeps its tfjs ops. */
+export const fusedBatchNormAct = (): boolean => fused(APPLY);
+
+export interface BatchNormActOptions {
+  act: TrainAct;
+  eps: number;
+  /** [B, H, W, C] added after the activation (a block's skip connection); its gradient is dy. */
+  residual?: tf.Tensor4D;
+  /** Receives the batch mean and the unbiased batch variance (kept; the caller disposes them). */
+  record: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void;
+}
+
+/**
+ * act(BatchNorm_train(y)·γ + β) (+ residual) over y [B, H, W, C] with batch statistics, as one
+ * differentiable op (webgpu only; see `fusedBatchNormAct`).
+ */
+export function batchNormAct(y: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, o: BatchNormActOptions): tf.Tensor4D {
+  const rows = y.shape[0] * y.shape[1] * y.shape[2];
+  const norm = { act: o.act, eps: o.eps };
+  const forward = (yIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, res: tf.Tensor | undefined, save: tf.GradSaveFunc) => {
+    const part = run(SPLIT, { y: yIn }, { mode: 'moments', ...norm });
+    const mean = run<tf.Tensor1D>(FINISH, { part }, { which: 'mean', rows });
+    const variance = run<tf.Tensor1D>(FINISH, { part }, { which: 'var', rows });
+    o.record(tf.keep(mean), tf.keep(variance));
+    save([yIn, mean, variance, g, b]);
+    const inputs: tf.NamedTensorMap = { y: yIn, bnMean: mean, bnVar: variance, gamma: g, beta: b };
+    if (res) inputs.res = res;
+    return {
+      value: run<tf.Tensor4D>(APPLY, inputs, norm),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [ys, m, v, gs, bs] = saved;
+        const common = { y: ys, dy, bnMean: m, bnVar: v, gamma: gs, beta: bs };
+        const sums = run(SPLIT, common, { mode: 'gradSums', ...norm });
+        const dx = run(SPLIT, { ...common, part: sums }, { mode: 'gradApply', ...norm });
+        const grads = [dx, run(FINISH, { part: sums }, { which: 'sum1', rows }), run(FINISH, { part: sums }, { which: 'sum0', rows })];
+        return res ? [...grads, dy] : grads;
+      },
+    };
+  };
+  // customGrad passes every input as a tensor: the residual variant takes one more.
+  const op = o.residual
+    ? tf.customGrad(((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor, r: tf.Tensor, save: tf.GradSaveFunc) => forward(a, g, b, r, save)) as unknown as Parameters<typeof tf.customGrad>[0])
+    : tf.customGrad(((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => forward(a, g, b, undefined, save)) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return (o.residual ? op(y, gamma, beta, o.residual) : op(y, gamma, beta)) as tf.Tensor4D;
+}
