@@ -92,7 +92,7 @@ export function residualRotaryAttention(p: ParamGetter, prefix: string, x: tf.Te
   const join = (): tf.Tensor[] => [tf.concat([sources[0], sources[1]], 1), tf.concat([tf.zeros([3 * D]), sources[2]])];
   const [w, bias] = ctx.derived ? ctx.derived.get(`${prefix}.to_qkv+to_gates`, sources, join) : join();
   const qkvg = fusedLinear(x, w, bias, { norm: p(`${prefix}.norm.gamma`) });
-  const heads = fusedAttention(qkvg, { heads: o.heads, freqs: p(`${prefix}.pos_encoding.freqs`), gated: true });
+  const heads = fusedAttention(qkvg, { dim: D, heads: o.heads, freqs: p(`${prefix}.pos_encoding.freqs`), gated: true });
   return fusedLinear(heads, p(`${prefix}.to_out.0.weight`), undefined, { residual: x });
 }
 
