@@ -5,6 +5,7 @@
  * gradients, filter-gradient kernels) against the cpu backend.
  */
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,7 +19,7 @@ import { bceWithLogits } from '../../engine/train/loss';
 import { GroupedAdam } from '../../engine/train/optimizer';
 import { train } from '../../engine/train/trainer';
 import { loadCheckpoint } from '../../engine/checkpoint/index';
-import { SHARED_DIR } from '../helpers/paths';
+import { REPO_ROOT, SHARED_DIR } from '../helpers/paths';
 import { compare, tolerance } from '../helpers/parityTolerance';
 import { readBack, watchUncapturedErrors, type WatchedDevice } from '../../engine/backend/gpuErrors';
 
@@ -183,6 +184,14 @@ describe('webgpu backend (software adapter on CI)', function () {
     }
     fs.rmSync(out, { recursive: true, force: true });
   });
+  it('sed detect on webgpu shares many files over worker threads, each with its own device', () => {
+    const samples = path.join(SHARED_DIR, 'data', 'dcase2016t2-samples');
+    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'sed.js'), '--backend', 'webgpu', 'detect', path.join(samples, 'cough006.wav'), path.join(samples, 'knock001.wav')], { encoding: 'utf8', env: { ...process.env } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /on webgpu, 2 worker threads/);
+    assert.deepEqual(r.stdout.trim().split('\n').slice(1).map((l) => l.split('\t')[3]), ['cough', 'knock']);
+  });
+
   it('fails the next read-back with the cause after an uncaptured GPU error (no silent garbage)', async () => {
     const device = (tf.backend() as unknown as { device: WatchedDevice & { createBuffer(d: object): unknown; queue: { onSubmittedWorkDone(): Promise<void> } } }).device;
     const x = tf.tensor1d([1, 2, 3]);
