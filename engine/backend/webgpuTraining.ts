@@ -6,17 +6,21 @@
  * a custom gradient: 4 dispatches forward (split moments, mean, unbiased variance, normalise + act) and
  * 4 backward (split Σg and Σg·x̂, dx, dβ, dγ); the backward recomputes x̂ and the pre-activation from the
  * input and the statistics instead of keeping them. Same formulas as fmn.ts `batchNormTrain` + the
- * activation's tfjs ops; other backends keep those ops (`fusedBatchNormAct()` is false there).
+ * activation's tfjs ops; other backends keep those ops (`fusedBatchNormAct()` is false there). The
+ * squeeze-excitation x·gate(x) is likewise one op (`seExcite`), 2 dispatches forward and 6 backward.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ElementwiseProgram, fused, run, runProgram, webgpuUtil, type Uniform } from './webgpuProgram';
-import { ChannelSplitProgram, NORM_UNIFORMS, applyBody, applyPrelude, splitFinishBody, type SplitMode, type TrainAct } from './webgpuTrainingPrograms';
+import { seGate } from './webgpuInference';
+import { ChannelSplitProgram, NORM_UNIFORMS, SeBackwardProgram, applyBody, applyPrelude, seBackwardFits, seGradBody, splitFinishBody, type SplitMode, type TrainAct } from './webgpuTrainingPrograms';
 
 export type { TrainAct };
 
 const SPLIT = 'SedBnSplit';
 const FINISH = 'SedBnFinish';
 const APPLY = 'SedBnApply';
+const SE_BACKWARD = 'SedSeBackward';
+const SE_GRAD = 'SedSeGrad';
 
 /** Rows per chunk the split reductions aim at, and the most chunks (the finishing passes loop over them). */
 const TARGET_ROWS = 1024;
@@ -80,6 +84,27 @@ export async function registerWebgpuTrainingKernels(): Promise<void> {
       return runProgram(backend, program, ins, [f32(Math.max(rows - 1, 1) / rows), f32(eps)]);
     },
   });
+  tf.registerKernel({
+    kernelName: SE_BACKWARD,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend }) => {
+      const { x, dy, w1, b1, w2, b2 } = inputs;
+      const program = new SeBackwardProgram(x!.shape[0], x!.shape[3], w1!.shape[1]);
+      return runProgram(backend, program, [x!, dy!, w1!, b1!, w2!, b2!], []);
+    },
+  });
+  tf.registerKernel({
+    kernelName: SE_GRAD,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { pack, dy } = inputs;
+      const { which, channels: C, squeeze: S } = attrs as unknown as { which: 'dx' | 'w1' | 'b1' | 'w2' | 'b2'; channels: number; squeeze: number };
+      const shape = { dx: dy?.shape ?? [], w1: [C, S], b1: [S], w2: [S, C], b2: [C] }[which];
+      const names = which === 'dx' ? ['pack', 'dy'] : ['pack'];
+      const program = new ElementwiseProgram(shape, names, 'batch : i32,', `sedSeGrad_${which}_${C}_${S}`, seGradBody(which, C, S), util);
+      return runProgram(backend, program, which === 'dx' ? [pack!, dy!] : [pack!], [i32(pack!.shape[0])]);
+    },
+  });
   registered = true;
 }
 
@@ -127,4 +152,29 @@ export function batchNormAct(y: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor
     ? tf.customGrad(((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor, r: tf.Tensor, save: tf.GradSaveFunc) => forward(a, g, b, r, save)) as unknown as Parameters<typeof tf.customGrad>[0])
     : tf.customGrad(((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => forward(a, g, b, undefined, save)) as unknown as Parameters<typeof tf.customGrad>[0]);
   return (o.residual ? op(y, gamma, beta, o.residual) : op(y, gamma, beta)) as tf.Tensor4D;
+}
+
+/** Whether `seExcite` runs fused for these sizes (webgpu); elsewhere the caller keeps its tfjs ops. */
+export const fusedSeExcite = (channels: number, squeeze: number): boolean => fused(SE_GRAD) && seBackwardFits(channels, squeeze);
+
+/**
+ * x · SE gate(x) over x [B, H, W, C] (w1 [C,S], w2 [S,C]) as one differentiable op: 2 dispatches forward
+ * (the inference gate kernel, the product) and 6 backward (a workgroup per clip recomputes the gate and
+ * back-propagates through it; then dx and the four parameter gradients), instead of ~28 as tfjs ops.
+ */
+export function seExcite(x: tf.Tensor4D, w1: tf.Tensor2D, b1: tf.Tensor1D, w2: tf.Tensor2D, b2: tf.Tensor1D): tf.Tensor4D {
+  const [B, , , C] = x.shape;
+  const attrs = { channels: C, squeeze: w1.shape[1] };
+  const op = tf.customGrad(((xIn: tf.Tensor4D, a: tf.Tensor2D, c: tf.Tensor1D, d: tf.Tensor2D, e: tf.Tensor1D, save: tf.GradSaveFunc) => {
+    save([xIn, a, c, d, e]);
+    return {
+      value: tf.mul(xIn, tf.reshape(seGate(xIn, a, c, d, e), [B, 1, 1, C])),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ...ws] = saved;
+        const pack = run(SE_BACKWARD, { x: xs, dy, w1: ws[0], b1: ws[1], w2: ws[2], b2: ws[3] });
+        return [run(SE_GRAD, { pack, dy }, { which: 'dx', ...attrs }), ...(['w1', 'b1', 'w2', 'b2'] as const).map((which) => run(SE_GRAD, { pack }, { which, ...attrs }))];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x, w1, b1, w2, b2) as tf.Tensor4D;
 }

@@ -180,3 +180,128 @@ export function applyBody(residual: boolean): string {
 }
 
 export const applyPrelude = (act: TrainAct): string => actSnippet(act) + NORMALISE;
+
+/**
+ * Squeeze-excitation backward, one workgroup per clip b, given x [B,H,W,C] and the upstream gradient dy of
+ * x·gate: recomputes s = mean_{h,w} x, h = relu(s·w1 + b1), g = sigmoid(h·w2 + b2), then dG = Σ_{h,w} dy·x,
+ * da2 = dG·g(1−g), dh = da2·w2ᵀ ⊙ (h > 0), ds = dh·w1ᵀ (the tfjs gradients of those ops). Output row b
+ * packs [s | g | da2 | ds | h | dh] (4C + 2S), what the dx and weight-gradient kernels read.
+ */
+export class SeBackwardProgram {
+  variableNames = ['x', 'dy', 'w1', 'b1', 'w2', 'b2'];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout = { x: [0, 1] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
+  private readonly lanes: number;
+
+  constructor(batch: number, private readonly channels: number, private readonly squeeze: number) {
+    this.lanes = Math.max(1, Math.floor(WORKGROUP / channels));
+    this.outputShape = [batch, 4 * channels + 2 * squeeze];
+    this.dispatch = [batch, 1, 1];
+    this.shaderKey = `sedSeBackward_${channels}_${squeeze}`;
+  }
+
+  getUserCode(): string {
+    const C = this.channels;
+    const S = this.squeeze;
+    const L = this.lanes;
+    const P = 4 * C + 2 * S;
+    return `
+      var<workgroup> sx : array<f32, ${C * L}>;
+      var<workgroup> sd : array<f32, ${C * L}>;
+      var<workgroup> hid : array<f32, ${S}>;
+      var<workgroup> dhid : array<f32, ${S}>;
+      fn main(index : i32) {
+        let b = i32(workgroupId.x);
+        let t = i32(localIndex);
+        let HW = uniforms.xShape[1] * uniforms.xShape[2];
+        let base = b * HW * ${C};
+        for (var e = t; e < ${C * L}; e = e + ${WORKGROUP}) {
+          let c = e % ${C};
+          var a = 0.0;
+          var d = 0.0;
+          for (var p = e / ${C}; p < HW; p = p + ${L}) {
+            let v = x[base + p * ${C} + c];
+            a = a + v;
+            d = d + dy[base + p * ${C} + c] * v;
+          }
+          sx[e] = a;
+          sd[e] = d;
+        }
+        workgroupBarrier();
+        for (var c = t; c < ${C}; c = c + ${WORKGROUP}) {
+          var a = sx[c];
+          var d = sd[c];
+          for (var l = 1; l < ${L}; l = l + 1) { a = a + sx[l * ${C} + c]; d = d + sd[l * ${C} + c]; }
+          sx[c] = a / f32(HW);
+          sd[c] = d;
+        }
+        workgroupBarrier();
+        for (var j = t; j < ${S}; j = j + ${WORKGROUP}) {
+          var z = b1[j];
+          for (var c = 0; c < ${C}; c = c + 1) { z = z + sx[c] * w1[c * ${S} + j]; }
+          hid[j] = max(z, 0.0);
+        }
+        workgroupBarrier();
+        for (var c = t; c < ${C}; c = c + ${WORKGROUP}) {
+          var z = b2[c];
+          for (var j = 0; j < ${S}; j = j + 1) { z = z + hid[j] * w2[j * ${C} + c]; }
+          let g = 1.0 / (1.0 + exp(-z));
+          let da2 = sd[c] * g * (1.0 - g);
+          sd[c] = da2;
+          setOutputAtIndex(b * ${P} + c, sx[c]);
+          setOutputAtIndex(b * ${P} + ${C} + c, g);
+          setOutputAtIndex(b * ${P} + ${2 * C} + c, da2);
+        }
+        workgroupBarrier();
+        for (var j = t; j < ${S}; j = j + ${WORKGROUP}) {
+          var z = 0.0;
+          for (var c = 0; c < ${C}; c = c + 1) { z = z + sd[c] * w2[j * ${C} + c]; }
+          let dh = select(0.0, z, hid[j] > 0.0);
+          dhid[j] = dh;
+          setOutputAtIndex(b * ${P} + ${4 * C} + j, hid[j]);
+          setOutputAtIndex(b * ${P} + ${4 * C + S} + j, dh);
+        }
+        workgroupBarrier();
+        for (var c = t; c < ${C}; c = c + ${WORKGROUP}) {
+          var z = 0.0;
+          for (var j = 0; j < ${S}; j = j + 1) { z = z + dhid[j] * w1[c * ${S} + j]; }
+          setOutputAtIndex(b * ${P} + ${3 * C} + c, z);
+        }
+      }
+    `;
+  }
+}
+
+/** Whether SeBackwardProgram's workgroup memory fits the 16 KiB WebGPU guarantees. */
+export const seBackwardFits = (channels: number, squeeze: number): boolean =>
+  (2 * channels * Math.max(1, Math.floor(WORKGROUP / channels)) + 2 * squeeze) * 4 <= 16384;
+
+/**
+ * Gradients from the packed rows [B, 4C + 2S] (`pack`), one thread per output element:
+ * dx [B,H,W,C] = dy·g + ds/(H·W); dW1 [C,S] = Σ_b s⊗dh; db1 = Σ_b dh; dW2 [S,C] = Σ_b h⊗da2; db2 = Σ_b da2.
+ */
+export function seGradBody(which: 'dx' | 'w1' | 'b1' | 'w2' | 'b2', C: number, S: number): string {
+  const P = 4 * C + 2 * S;
+  const col = { s: 0, g: C, da2: 2 * C, ds: 3 * C, h: 4 * C, dh: 4 * C + S };
+  const sumB = (expr: string): string => `
+      var value = 0.0;
+      for (var b = 0; b < uniforms.batch; b = b + 1) { value = value + ${expr}; }`;
+  switch (which) {
+    case 'dx':
+      return `
+      let c = index % ${C};
+      let b = index / (uniforms.dyShape[1] * uniforms.dyShape[2] * ${C});
+      let value = dy[index] * pack[b * ${P} + ${col.g} + c] + pack[b * ${P} + ${col.ds} + c] / f32(uniforms.dyShape[1] * uniforms.dyShape[2]);`;
+    case 'w1':
+      return sumB(`pack[b * ${P} + ${col.s} + index / ${S}] * pack[b * ${P} + ${col.dh} + index % ${S}]`);
+    case 'b1':
+      return sumB(`pack[b * ${P} + ${col.dh} + index]`);
+    case 'w2':
+      return sumB(`pack[b * ${P} + ${col.h} + index / ${C}] * pack[b * ${P} + ${col.da2} + index % ${C}]`);
+    case 'b2':
+      return sumB(`pack[b * ${P} + ${col.da2} + index]`);
+  }
+}

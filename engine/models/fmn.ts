@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ParamGetter, ParamSpec } from './params';
 import { hardswish, stage, type ForwardContext } from './layers';
 import { pointwiseConv, seGate, seGateOps, spatialConv } from '../backend/webgpuInference';
-import { batchNormAct, fusedBatchNormAct } from '../backend/webgpuTraining';
+import { batchNormAct, fusedBatchNormAct, fusedSeExcite, seExcite } from '../backend/webgpuTraining';
 
 const BN_EPS = 1e-3;
 
@@ -209,11 +209,16 @@ export function batchNormTrain(y: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tens
   return op(y, gamma, beta) as tf.Tensor4D;
 }
 
-/** Squeeze-excitation gate [B, C] of x [B, H, W, C]; the projection conv applies it. */
-function squeezeExcite(p: ParamGetter, prefix: string, x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor2D {
+/**
+ * Squeeze-excitation of x [B, H, W, C]: the gate [B, C] for the projection conv to apply, or, in training
+ * on webgpu, x already gated by one op with a custom gradient.
+ */
+function squeezeExcite(p: ParamGetter, prefix: string, x: tf.Tensor4D, ctx: ForwardContext): { x: tf.Tensor4D; gate?: tf.Tensor2D } {
   const fc = (name: string): [tf.Tensor2D, tf.Tensor1D] => [p(`${prefix}.${name}.weight`) as tf.Tensor2D, p(`${prefix}.${name}.bias`) as tf.Tensor1D];
-  // The fused gate has no gradient: training keeps the tfjs ops.
-  return (ctx.training ? seGateOps : seGate)(x, ...fc('fc1'), ...fc('fc2'));
+  const [w1, b1] = fc('fc1');
+  if (ctx.training && fusedSeExcite(w1.shape[0], w1.shape[1])) return { x: seExcite(x, w1, b1, ...fc('fc2')) };
+  // The fused inference gate has no gradient: training elsewhere keeps the tfjs ops.
+  return { x, gate: (ctx.training ? seGateOps : seGate)(x, w1, b1, ...fc('fc2')) };
 }
 
 /** Output of `features.<k>` for the taps in `taps` (NHWC), used by parity tests. */
@@ -239,7 +244,7 @@ export function backboneForward(p: ParamGetter, widthMult: number, mel: tf.Tenso
       j++;
       let gate: tf.Tensor2D | undefined; // [B, exp]
       if (b.se) {
-        gate = squeezeExcite(p, `${pre}.${j}.conc_se_layers.0`, h, ctx);
+        ({ x: h, gate } = squeezeExcite(p, `${pre}.${j}.conc_se_layers.0`, h, ctx));
         j++;
       }
       const residual = b.stride[0] === 1 && b.stride[1] === 1 && b.inC === b.outC ? input : undefined;

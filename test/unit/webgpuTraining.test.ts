@@ -3,15 +3,17 @@
  * backbone runs on the cpu backend (fmn.ts batchNormTrain, the activation's tfjs ops, the residual add,
  * through autodiff): output, dy/dx, dγ, dβ, d(residual) and the recorded statistics, on shapes with
  * channel counts that are not multiples of 4 or of the channel lanes, row counts that are not multiples
- * of the workgroup and span several chunks, and a mean far from zero (where Σx, Σx² would cancel). Then
- * the dispatch counts. Runs on Mesa's software adapter without a GPU: shapes stay small.
+ * of the workgroup and span several chunks, and a mean far from zero (where Σx, Σx² would cancel); the
+ * fused squeeze-excitation (x·gate(x)) against seGateOps. Then the dispatch counts. Runs on Mesa's
+ * software adapter without a GPU: shapes stay small.
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../engine/train/gradients';
 import { initBackend } from '../../engine/backend/select';
-import { batchNormAct, fusedBatchNormAct, type TrainAct } from '../../engine/backend/webgpuTraining';
+import { batchNormAct, fusedBatchNormAct, fusedSeExcite, seExcite, type TrainAct } from '../../engine/backend/webgpuTraining';
+import { seGateOps } from '../../engine/backend/webgpuInference';
 import { batchNormTrain } from '../../engine/models/fmn';
 import { hardswish } from '../../engine/models/layers';
 import { countDispatches } from '../helpers/webgpuDispatches';
@@ -85,13 +87,44 @@ function relErr(a: Float32Array, b: Float32Array): number {
   return m / scale;
 }
 
-describe('fused training BatchNorm on webgpu (software adapter on CI)', function () {
+const SE_CASES: Array<[number[], number]> = [
+  [[3, 5, 7, 20], 8],
+  [[2, 3, 9, 37], 12], // odd channel count, 6 lanes of 37 channels
+];
+
+/** x·gate(x): the fused op where registered, else the backbone's tfjs ops. */
+function se(x: tf.Tensor, w1: tf.Tensor, b1: tf.Tensor, w2: tf.Tensor, b2: tf.Tensor): tf.Tensor {
+  const args = [x as tf.Tensor4D, w1 as tf.Tensor2D, b1 as tf.Tensor1D, w2 as tf.Tensor2D, b2 as tf.Tensor1D] as const;
+  if (fusedSeExcite(x.shape[3]!, w1.shape[1]!)) return seExcite(...args);
+  return tf.mul(x, tf.reshape(seGateOps(...args), [x.shape[0]!, 1, 1, x.shape[3]!]));
+}
+
+function seInputs([shape, squeeze]: [number[], number], i: number): tf.Tensor[] {
+  const C = shape[3];
+  const r = (s: number[], scale: number, k: number): tf.Tensor => tf.randomNormal(s, 0, scale, 'float32', 100 + 10 * i + k);
+  return [tf.add(r(shape, 1, 1), 0.3), r([C, squeeze], 0.5, 2), r([squeeze], 0.3, 3), r([squeeze, C], 0.5, 4), r([C], 0.3, 5), r(shape, 1, 6)];
+}
+
+/** Output and gradients (x, w1, b1, w2, b2) of Σ se(x)·up. */
+async function runSe(c: [number[], number], i: number): Promise<Float32Array[]> {
+  const ins = seInputs(c, i);
+  const up = ins[5];
+  const out = se(ins[0], ins[1], ins[2], ins[3], ins[4]);
+  const grads = tf.grads((x, w1, b1, w2, b2) => tf.sum(tf.mul(se(x, w1, b1, w2, b2), up)))(ins.slice(0, 5));
+  const result = await Promise.all([out, ...grads].map(async (t) => (await t.data()) as Float32Array));
+  tf.dispose([...ins, out, ...grads]);
+  return result;
+}
+
+describe('fused training BatchNorm and squeeze-excitation on webgpu (software adapter on CI)', function () {
   this.timeout(300_000);
   const reference: Result[] = [];
+  const seReference: Float32Array[][] = [];
 
   before(async function () {
     await initBackend('cpu');
     for (const [i, c] of CASES.entries()) reference.push(await runCase(c, i));
+    for (const [i, c] of SE_CASES.entries()) seReference.push(await runSe(c, i));
     if (!fs.existsSync('/dev/dri') && !fs.readdirSync('/dev').some((d) => /^nvidia\d/.test(d))) {
       process.env.SED_WEBGPU_BACKEND ??= 'opengles';
       process.env.EGL_PLATFORM ??= 'surfaceless';
@@ -118,6 +151,27 @@ describe('fused training BatchNorm on webgpu (software adapter on CI)', function
       });
     });
   }
+
+  for (const [i, c] of SE_CASES.entries()) {
+    it(`squeeze-excitation [${c[0]}] → ${c[1]}: x·gate and its gradients as on cpu`, async () => {
+      assert.ok(fusedSeExcite(c[0][3], c[1]));
+      const got = await runSe(c, i);
+      ['output', 'dx', 'dw1', 'db1', 'dw2', 'db2'].forEach((name, k) => {
+        const e = relErr(got[k], seReference[i][k]);
+        assert.ok(e < 1e-5, `${name}: ${e}`);
+      });
+    });
+  }
+
+  it('squeeze-excitation dispatches 2 kernels forward and 6 backward', () => {
+    const ins = seInputs(SE_CASES[1], 1);
+    const fwd = countDispatches(() => se(ins[0], ins[1], ins[2], ins[3], ins[4]));
+    assert.equal(fwd.dispatches, 2);
+    const both = countDispatches(() => tf.grads((x, w1, b1, w2, b2) => tf.sum(tf.mul(se(x, w1, b1, w2, b2), ins[5])))(ins.slice(0, 5)));
+    const loss = countDispatches(() => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(t, ins[5])))(ins[0]));
+    assert.equal(both.dispatches - loss.dispatches, 8);
+    tf.dispose([...ins, fwd.result, ...both.result, loss.result]);
+  });
 
   it('dispatches 4 kernels forward and 4 backward (8 with the residual and every gradient)', () => {
     const c = CASES[3];
