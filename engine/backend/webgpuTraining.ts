@@ -8,6 +8,7 @@
  * input and the statistics instead of keeping them. Same formulas as fmn.ts `batchNormTrain` + the
  * activation's tfjs ops; other backends keep those ops (`fusedBatchNormAct()` is false there). The
  * squeeze-excitation x·gate(x) is likewise one op (`seExcite`), 2 dispatches forward and 6 backward.
+ * SED_WEBGPU_UNFUSED_TRAINING=1 leaves them unregistered (tfjs ops; for A/B benchmarks on one GPU).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ElementwiseProgram, fused, run, runProgram, webgpuUtil, type Uniform } from './webgpuProgram';
@@ -44,7 +45,7 @@ let registered = false;
 
 /** Register the webgpu kernels (call once the webgpu backend is initialised). */
 export async function registerWebgpuTrainingKernels(): Promise<void> {
-  if (registered) return;
+  if (registered || process.env.SED_WEBGPU_UNFUSED_TRAINING === '1') return;
   const util = await webgpuUtil();
   tf.registerKernel({
     kernelName: SPLIT,
