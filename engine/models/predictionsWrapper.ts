@@ -66,11 +66,17 @@ export interface EngineSedModel extends SedModel {
   /** The upstream state dict in PyTorch layout (TCN aliases duplicated, `num_batches_tracked` as I64). */
   stateDict(): Map<string, HostTensor>;
   /**
-   * Apply the BatchNorm running-statistics update (momentum 0.01, unbiased batch variance) recorded by
-   * the last `forward(…, { training: true })`, as PyTorch does in train mode. Returns the number of BN
-   * layers updated (0 when nothing is pending). A second training forward replaces pending statistics.
+   * Apply the BatchNorm running-statistics update (momentum `batchNormMomentum`, unbiased batch variance)
+   * recorded by the last `forward(…, { training: true })`, as PyTorch does in train mode. Returns the number
+   * of BN layers updated (0 when nothing is pending). A second training forward replaces pending statistics.
    */
   applyBatchNormUpdate(): number;
+  /**
+   * `num_batches_tracked` per BN prefix (live; the momentum depends on it). Checkpoints do not keep it (a
+   * model started from one re-averages its running statistics over its first 100 training batches); the
+   * training resume state does.
+   */
+  readonly batchNormCounters: Map<string, number>;
   /**
    * The BatchNorm batch statistics (mean, unbiased variance) recorded by the last training forward, by
    * BN prefix; the caller owns (disposes) them and nothing stays pending.
@@ -116,6 +122,10 @@ class Model implements EngineSedModel {
   }
 
   param: ParamGetter = (key) => this.store.get(key);
+
+  get batchNormCounters(): Map<string, number> {
+    return this.store.counters;
+  }
 
   forward(mel: tf.Tensor4D, opts: ForwardOptions = {}): ForwardOutputs {
     if (mel.rank !== 4 || mel.shape[1] !== 128 || mel.shape[3] !== 1) {

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { readSafetensors, writeSafetensors } from '../io/safetensors';
-import type { SedModel } from '../models/types';
+import type { EngineSedModel } from '../models/index';
 import type { GroupedAdam, HostArray } from './optimizer';
 
 export const RESUME_FILE = 'resume.safetensors';
@@ -43,16 +43,18 @@ export function resumePath(outDir: string): string {
   return path.join(outDir, RESUME_FILE);
 }
 
-export async function saveResumeState(outDir: string, model: SedModel, opt: GroupedAdam, pos: LoopPosition): Promise<void> {
+export async function saveResumeState(outDir: string, model: EngineSedModel, opt: GroupedAdam, pos: LoopPosition): Promise<void> {
   const tensors = new Map<string, HostArray>();
   for (const [key, v] of model.params) tensors.set(`param.${key}`, { shape: v.shape.slice(), data: Float32Array.from((await v.data()) as Float32Array) });
   const { tensors: moments } = await opt.state();
   for (const [k, t] of moments) tensors.set(k, t);
-  writeSafetensors(resumePath(outDir), tensors, { format: 'sed-studio-train-state', version: '1', position: JSON.stringify({ ...pos, optimizerStep: opt.step }) });
+  // BN counters set the running-statistics momentum: without them a resumed run would restart its averages.
+  const bnCounters = JSON.stringify(Object.fromEntries(model.batchNormCounters));
+  writeSafetensors(resumePath(outDir), tensors, { format: 'sed-studio-train-state', version: '1', position: JSON.stringify({ ...pos, optimizerStep: opt.step }), bnCounters });
 }
 
 /** Restore model + optimizer from the state file and return the loop position. */
-export function loadResumeState(outDir: string, model: SedModel, opt: GroupedAdam, fingerprint: Record<string, unknown>): LoopPosition {
+export function loadResumeState(outDir: string, model: EngineSedModel, opt: GroupedAdam, fingerprint: Record<string, unknown>): LoopPosition {
   const file = resumePath(outDir);
   if (!fs.existsSync(file)) throw new Error(`--resume: ${file} not found (no earlier run in ${outDir})`);
   const { tensors, metadata } = readSafetensors(file);
@@ -69,6 +71,10 @@ export function loadResumeState(outDir: string, model: SedModel, opt: GroupedAda
     if (!t) throw new Error(`${file}: lacks parameter '${key}'`);
     if (t.shape.join(',') !== v.shape.join(',')) throw new Error(`${file}: parameter '${key}' has shape [${t.shape}], the model needs [${v.shape}]`);
     tf.tidy(() => v.assign(tf.tensor(t.data as Float32Array, v.shape)));
+  }
+  for (const [key, n] of Object.entries(JSON.parse(metadata.bnCounters ?? '{}') as Record<string, number>)) {
+    if (!model.batchNormCounters.has(key)) throw new Error(`${file}: BatchNorm counter '${key}' is not part of the model`);
+    model.batchNormCounters.set(key, n);
   }
   opt.loadState(pos.optimizerStep, tensors as Map<string, { shape: number[]; data: Float32Array }>, file);
   return pos;
