@@ -25,6 +25,8 @@ export interface BackendInfo {
 }
 
 let active: BackendInfo | undefined;
+/** The WebGPU adapter once the webgpu backend has been set up in this process. */
+let webgpuDevice: { description: string; software: boolean } | undefined;
 
 export function parseBackendName(name: string): BackendName {
   const lower = name.toLowerCase();
@@ -67,6 +69,13 @@ function hasGpuDeviceNode(): boolean {
 }
 
 async function tryWebgpu(allowSoftware: boolean): Promise<string> {
+  // Back to webgpu after switching away: reuse its device. A fresh Dawn instance per switch hung the
+  // third switch on Mesa's OpenGL ES path.
+  if (webgpuDevice && tf.findBackend('webgpu')) {
+    if (!allowSoftware && webgpuDevice.software) throw new Error(`only a software WebGPU adapter is available (${webgpuDevice.description}); force it with --backend webgpu`);
+    if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs could not switch back to the webgpu backend');
+    return webgpuDevice.description;
+  }
   if (!allowSoftware && process.platform === 'linux' && !hasGpuDeviceNode()) throw new Error('no GPU device (/dev/nvidia*, /dev/dri/renderD*) on this machine');
   let webgpu: { create: (opts: string[]) => GPU; globals: Record<string, unknown> };
   try {
@@ -105,7 +114,9 @@ async function tryWebgpu(allowSoftware: boolean): Promise<string> {
   // tfjs-webgpu runs an op on the host when its inputs are small host tensors — Tile included, whose
   // output can be large (a broadcast gradient): it then fills and uploads MBs per op. Keep ops on the GPU.
   tf.env().set('WEBGPU_CPU_FORWARD', false);
-  return `WebGPU: ${[info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter'}`;
+  const description = `WebGPU: ${[info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter'}`;
+  webgpuDevice = { description, software: isSoftwareAdapter(info) };
+  return description;
 }
 
 async function tryWasm(): Promise<string> {
