@@ -21,6 +21,7 @@ import { train } from '../../engine/train/trainer';
 import { loadCheckpoint } from '../../engine/checkpoint/index';
 import { REPO_ROOT, SHARED_DIR } from '../helpers/paths';
 import { compare, tolerance } from '../helpers/parityTolerance';
+import { initTestWebgpu } from '../helpers/webgpuCases';
 import { readBack, watchUncapturedErrors, type WatchedDevice } from '../../engine/backend/gpuErrors';
 
 const FIXTURES = path.join(SHARED_DIR, 'fixtures', 'parity');
@@ -96,13 +97,7 @@ describe('webgpu backend (software adapter on CI)', function () {
     reference = await trainingGrads();
     referenceFilterGrads = await filterGrads();
     referenceAdam = await adamRun();
-    // Without a GPU device node, use Dawn's OpenGL ES path on Mesa (the default Vulkan path rejects lavapipe).
-    if (!fs.existsSync('/dev/dri') && !fs.readdirSync('/dev').some((d) => /^nvidia\d/.test(d))) {
-      process.env.SED_WEBGPU_BACKEND ??= 'opengles';
-      process.env.EGL_PLATFORM ??= 'surfaceless';
-    }
-    const info = await initBackend('webgpu');
-    assert.equal(info.backend, 'webgpu');
+    await initTestWebgpu();
   });
 
   after(async () => {

@@ -6,7 +6,6 @@
  * machines without a GPU this runs on Mesa's software adapter, so shapes stay small.
  */
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../engine/backend/select';
 import { pointwiseConv, seGate, spatialConv, type Activation } from '../../engine/backend/webgpuInference';
@@ -14,22 +13,14 @@ import { backboneForward, backboneLayout } from '../../engine/models/fmn';
 import { createModel, parseModelName, type EngineSedModel } from '../../engine/models/index';
 import { DerivedCache } from '../../engine/models/layers';
 import { countDispatches } from '../helpers/webgpuDispatches';
+import { caseResults, initTestWebgpu, itRunsInOneDispatchAsCpu, maxRelErr, rand, randUnit, type CaseResults, type OpCase } from '../helpers/webgpuCases';
 
-let seed = 1;
-const rand = (shape: number[], scale = 1): tf.Tensor => tf.randomNormal(shape, 0, scale, 'float32', seed++);
 
-/** Inputs are drawn on the host (same values on every backend); `op` is what the test counts. */
-interface Case {
-  name: string;
-  inputs: () => tf.Tensor[];
-  op: (inputs: tf.Tensor[]) => tf.Tensor;
-}
-
-function pointwiseCase(xShape: [number, number, number, number], cout: number, act: Activation, gated: boolean, residual: boolean): Case {
+function pointwiseCase(xShape: [number, number, number, number], cout: number, act: Activation, gated: boolean, residual: boolean): OpCase {
   const [B, H, W, cin] = xShape;
   return {
     name: `pointwise [${xShape}] → ${cout} ${act}${gated ? ' gated' : ''}${residual ? ' +residual' : ''}`,
-    inputs: () => [rand(xShape), rand([1, 1, cin, cout], 0.5), rand([cout]), tf.randomUniform([B, cin], 0, 1, 'float32', seed++), rand([B, H, W, cout])],
+    inputs: () => [rand(xShape), rand([1, 1, cin, cout], 0.5), rand([cout]), randUnit([B, cin]), rand([B, H, W, cout])],
     op: ([x, w, bias, gate, skip]) => pointwiseConv(x as tf.Tensor4D, w as tf.Tensor4D, bias as tf.Tensor1D, {
       act,
       seGate: gated ? (gate as tf.Tensor2D) : undefined,
@@ -38,7 +29,7 @@ function pointwiseCase(xShape: [number, number, number, number], cout: number, a
   };
 }
 
-function spatialCase(xShape: [number, number, number, number], kernel: number, strides: [number, number], depthwise: boolean, act: Activation, cout = xShape[3]): Case {
+function spatialCase(xShape: [number, number, number, number], kernel: number, strides: [number, number], depthwise: boolean, act: Activation, cout = xShape[3]): OpCase {
   return {
     name: `${depthwise ? 'depthwise' : 'one-channel'} ${kernel}×${kernel} s(${strides}) [${xShape}] → ${cout} ${act}`,
     inputs: () => [rand(xShape), rand([kernel, kernel, depthwise ? cout : 1, depthwise ? 1 : cout], 0.5), rand([cout])],
@@ -46,7 +37,7 @@ function spatialCase(xShape: [number, number, number, number], kernel: number, s
   };
 }
 
-function seCase(xShape: [number, number, number, number], squeeze: number): Case {
+function seCase(xShape: [number, number, number, number], squeeze: number): OpCase {
   const c = xShape[3];
   return {
     name: `SE gate [${xShape}] squeeze ${squeeze}`,
@@ -55,7 +46,7 @@ function seCase(xShape: [number, number, number, number], squeeze: number): Case
   };
 }
 
-const CASES: Case[] = [
+const CASES: OpCase[] = [
   pointwiseCase([2, 5, 7, 6], 5, 'hardswish', true, true),
   pointwiseCase([3, 9, 11, 20], 70, 'relu', false, false), // 5 row tiles, 2 k steps, 2 column tiles, N % 4 ≠ 0
   pointwiseCase([2, 6, 13, 12], 24, 'linear', true, true),
@@ -75,12 +66,6 @@ const CASES: Case[] = [
   seCase([1, 2, 3, 1100], 300), // more channel groups and hidden units than threads
 ];
 
-/** Host-drawn inputs of a case, made into tensors of the active backend. */
-function caseInputs(c: Case, index: number): tf.Tensor[] {
-  seed = 1000 * (index + 1); // seed 0 would mean unseeded
-  return c.inputs();
-}
-
 /** fmn04 backbone embedding [B, T/4, E] of a small random mel (inference, BN folded into `cache`). */
 function backbone(model: EngineSedModel, cache: DerivedCache): tf.Tensor {
   const mel = tf.randomNormal([2, 128, 24, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
@@ -89,27 +74,14 @@ function backbone(model: EngineSedModel, cache: DerivedCache): tf.Tensor {
   return out;
 }
 
-function maxRelErr(actual: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let scale = 1;
-  for (let i = 0; i < ref.length; i++) scale = Math.max(scale, Math.abs(ref[i]));
-  let m = 0;
-  for (let i = 0; i < ref.length; i++) m = Math.max(m, Math.abs(actual[i] - ref[i]));
-  return m / scale;
-}
-
 describe('webgpu fused inference kernels (software adapter on CI)', function () {
   this.timeout(300_000);
-  const reference = new Map<string, { shape: number[]; data: Float32Array }>();
+  let reference: CaseResults;
   let referenceEmbedding: Float32Array;
 
   before(async function () {
     await initBackend('cpu');
-    for (const [i, c] of CASES.entries()) {
-      const inputs = caseInputs(c, i);
-      const t = c.op(inputs);
-      reference.set(c.name, { shape: t.shape, data: (await t.data()) as Float32Array });
-      tf.dispose([t, ...inputs]);
-    }
+    reference = await caseResults(CASES);
     const model = createModel(parseModelName('fmn04'), { seed: 3 });
     const cache = new DerivedCache();
     const emb = backbone(model, cache);
@@ -117,30 +89,14 @@ describe('webgpu fused inference kernels (software adapter on CI)', function () 
     tf.dispose(emb);
     cache.dispose();
     model.dispose();
-    // Without a GPU device node, use Dawn's OpenGL ES path on Mesa (the default Vulkan path rejects lavapipe).
-    if (!fs.existsSync('/dev/dri') && !fs.readdirSync('/dev').some((d) => /^nvidia\d/.test(d))) {
-      process.env.SED_WEBGPU_BACKEND ??= 'opengles';
-      process.env.EGL_PLATFORM ??= 'surfaceless';
-    }
-    assert.equal((await initBackend('webgpu')).backend, 'webgpu');
+    await initTestWebgpu();
   });
 
   after(async () => {
     await initBackend('wasm');
   });
 
-  for (const [i, c] of CASES.entries()) {
-    it(`${c.name}: one dispatch, as the cpu backend`, async () => {
-      const inputs = caseInputs(c, i);
-      const { result, dispatches } = countDispatches(() => c.op(inputs));
-      const ref = reference.get(c.name)!;
-      assert.deepEqual(result.shape, ref.shape);
-      const err = maxRelErr(await result.data(), ref.data);
-      tf.dispose([result, ...inputs]);
-      assert.equal(dispatches, 1);
-      assert.ok(err < 1e-5, `max |Δ| / max(1, max |ref|) = ${err}`);
-    });
-  }
+  itRunsInOneDispatchAsCpu(CASES, () => reference);
 
   it('runs the fmn04 backbone as one dispatch per conv and per SE gate, with the cpu embedding', async () => {
     const model = createModel(parseModelName('fmn04'), { seed: 3 });

@@ -7,7 +7,6 @@
  * On machines without a GPU this runs on Mesa's software adapter, so shapes stay small.
  */
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../engine/backend/select';
 import { fusedAttention, fusedLinear, fusedMinGru, fusedRmsNorm } from '../../engine/backend/webgpuSeqInference';
@@ -16,17 +15,10 @@ import { createModel, parseModelName } from '../../engine/models/index';
 import { DerivedCache } from '../../engine/models/layers';
 import { rotaryFreqs } from '../../engine/models/rotary';
 import { countDispatches } from '../helpers/webgpuDispatches';
+import { caseResults, initTestWebgpu, itRunsInOneDispatchAsCpu, maxRelErr, rand, type CaseResults, type OpCase } from '../helpers/webgpuCases';
 
-let seed = 1;
-const rand = (shape: number[], scale = 1): tf.Tensor => tf.randomNormal(shape, 0, scale, 'float32', seed++);
 
-interface Case {
-  name: string;
-  inputs: () => tf.Tensor[];
-  op: (inputs: tf.Tensor[]) => tf.Tensor;
-}
-
-function linearCase(xShape: [number, number, number], N: number, o: { bias?: boolean; norm?: boolean; gelu?: boolean; residual?: boolean }): Case {
+function linearCase(xShape: [number, number, number], N: number, o: { bias?: boolean; norm?: boolean; gelu?: boolean; residual?: boolean }): OpCase {
   const [B, T, K] = xShape;
   const flags = Object.entries(o).filter(([, v]) => v).map(([k]) => k).join(' ');
   return {
@@ -40,7 +32,7 @@ function linearCase(xShape: [number, number, number], N: number, o: { bias?: boo
   };
 }
 
-function rmsNormCase(shape: [number, number, number]): Case {
+function rmsNormCase(shape: [number, number, number]): OpCase {
   return {
     name: `RMSNorm [${shape}]`,
     inputs: () => [rand(shape, 3), rand([shape[2]], 0.5)],
@@ -49,7 +41,7 @@ function rmsNormCase(shape: [number, number, number]): Case {
 }
 
 /** Attention on qkv [B,T,3D (+ gate logits)], or HYBRID's [B,T,7D] (q, k, v, both minGRU projections) with the mix. */
-function attentionCase(B: number, T: number, D: number, heads: number, rotary: boolean, gated: boolean, mixed = false): Case {
+function attentionCase(B: number, T: number, D: number, heads: number, rotary: boolean, gated: boolean, mixed = false): OpCase {
   const d = D / heads;
   return {
     name: `attention B=${B} T=${T} D=${D} ${heads} heads${rotary ? ' rotary' : ''}${gated ? ' gated' : ''}${mixed ? ' mixed' : ''}`,
@@ -64,7 +56,7 @@ function attentionCase(B: number, T: number, D: number, heads: number, rotary: b
   };
 }
 
-function minGruCase(B: number, T: number, C: number, D: number): Case {
+function minGruCase(B: number, T: number, C: number, D: number): OpCase {
   return {
     name: `minGRU B=${B} T=${T} C=${C} D=${D}`,
     inputs: () => [rand([B, T, C], 2)],
@@ -72,7 +64,7 @@ function minGruCase(B: number, T: number, C: number, D: number): Case {
   };
 }
 
-const CASES: Case[] = [
+const CASES: OpCase[] = [
   linearCase([3, 7, 20], 70, { bias: true, norm: true, gelu: true }), // 2 column tiles, N % 4 ≠ 0
   linearCase([1, 70, 64], 196, { norm: true, bias: true }), // 2 row tiles: the fused qkv + gates of D = 64
   linearCase([3, 9, 36], 8, { residual: true }),
@@ -89,19 +81,6 @@ const CASES: Case[] = [
   minGruCase(1, 9, 32, 8),
 ];
 
-function caseInputs(c: Case, index: number): tf.Tensor[] {
-  seed = 1000 * (index + 1); // seed 0 would mean unseeded
-  return c.inputs();
-}
-
-function maxRelErr(actual: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let scale = 1;
-  for (let i = 0; i < ref.length; i++) scale = Math.max(scale, Math.abs(ref[i]));
-  let m = 0;
-  for (let i = 0; i < ref.length; i++) m = Math.max(m, Math.abs(actual[i] - ref[i]));
-  return m / scale;
-}
-
 /**
  * Models and the dispatches of their sequence model and heads: projection, per layer TF 5 (qkv + gates,
  * attention, to_out, FF in, FF out) or HYBRID 7 (qkv + minGRU projections, scan, rnn.to_out, attention
@@ -115,17 +94,12 @@ const mel = (): tf.Tensor4D => tf.tensor4d(Float32Array.from({ length: 128 * 24 
 
 describe('webgpu fused sequence-model kernels (software adapter on CI)', function () {
   this.timeout(300_000);
-  const reference = new Map<string, { shape: number[]; data: Float32Array }>();
+  let reference: CaseResults;
   const referenceLogits = new Map<string, Float32Array>();
 
   before(async function () {
     await initBackend('cpu');
-    for (const [i, c] of CASES.entries()) {
-      const inputs = caseInputs(c, i);
-      const t = c.op(inputs);
-      reference.set(c.name, { shape: t.shape, data: (await t.data()) as Float32Array });
-      tf.dispose([t, ...inputs]);
-    }
+    reference = await caseResults(CASES);
     for (const [name] of MODELS) {
       const model = createModel(parseModelName(name), { seed: 3 });
       const out = model.forward(mel(), { training: false });
@@ -133,30 +107,14 @@ describe('webgpu fused sequence-model kernels (software adapter on CI)', functio
       tf.dispose(Object.values(out));
       model.dispose();
     }
-    // Without a GPU device node, use Dawn's OpenGL ES path on Mesa (the default Vulkan path rejects lavapipe).
-    if (!fs.existsSync('/dev/dri') && !fs.readdirSync('/dev').some((d) => /^nvidia\d/.test(d))) {
-      process.env.SED_WEBGPU_BACKEND ??= 'opengles';
-      process.env.EGL_PLATFORM ??= 'surfaceless';
-    }
-    assert.equal((await initBackend('webgpu')).backend, 'webgpu');
+    await initTestWebgpu();
   });
 
   after(async () => {
     await initBackend('wasm');
   });
 
-  for (const [i, c] of CASES.entries()) {
-    it(`${c.name}: one dispatch, as the cpu backend`, async () => {
-      const inputs = caseInputs(c, i);
-      const { result, dispatches } = countDispatches(() => c.op(inputs));
-      const ref = reference.get(c.name)!;
-      assert.deepEqual(result.shape, ref.shape);
-      const err = maxRelErr(await result.data(), ref.data);
-      tf.dispose([result, ...inputs]);
-      assert.equal(dispatches, 1);
-      assert.ok(err < 1e-5, `max |Δ| / max(1, max |ref|) = ${err}`);
-    });
-  }
+  itRunsInOneDispatchAsCpu(CASES, () => reference);
 
   for (const [name, expected] of MODELS) {
     it(`runs ${name}'s sequence model and heads in ${expected} dispatches, with the cpu logits`, async () => {

@@ -8,7 +8,6 @@
  * software adapter without a GPU: shapes stay small.
  */
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../engine/train/gradients';
 import { initBackend } from '../../engine/backend/select';
@@ -17,6 +16,7 @@ import { seGateOps } from '../../engine/backend/webgpuInference';
 import { batchNormTrain } from '../../engine/models/fmn';
 import { hardswish } from '../../engine/models/layers';
 import { countDispatches } from '../helpers/webgpuDispatches';
+import { initTestWebgpu } from '../helpers/webgpuCases';
 
 const EPS = 1e-3;
 
@@ -125,11 +125,7 @@ describe('fused training BatchNorm and squeeze-excitation on webgpu (software ad
     await initBackend('cpu');
     for (const [i, c] of CASES.entries()) reference.push(await runCase(c, i));
     for (const [i, c] of SE_CASES.entries()) seReference.push(await runSe(c, i));
-    if (!fs.existsSync('/dev/dri') && !fs.readdirSync('/dev').some((d) => /^nvidia\d/.test(d))) {
-      process.env.SED_WEBGPU_BACKEND ??= 'opengles';
-      process.env.EGL_PLATFORM ??= 'surfaceless';
-    }
-    await initBackend('webgpu');
+    await initTestWebgpu();
     assert.ok(fusedBatchNormAct(), 'fused kernels registered on webgpu');
   });
 
