@@ -117,146 +117,104 @@ function reverseInto(heap: Typed, src: number, shape: number[], axes: number[], 
   }
 }
 
-function slice(original: tf.KernelConfig): tf.KernelConfig {
-  return {
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+/** A copy kernel for numeric tensors; string tensors stay with the original wasm kernel. */
+function numericOnly(input: string, run: (t: tf.TensorInfo, args: KernelArgs, backend: WasmHeapBackend) => tf.TensorInfo | tf.TensorInfo[]) {
+  return (original: tf.KernelConfig): tf.KernelConfig => ({
     ...original,
     kernelFunc: (args) => {
-      const x = args.inputs.x as tf.TensorInfo;
-      if (x.dtype === 'string') return original.kernelFunc(args);
-      const attrs = args.attrs as unknown as { begin: number | number[]; size?: number | number[] };
-      const [begin, size] = tf.slice_util.parseSliceParams(x, attrs.begin, attrs.size);
-      const backend = args.backend as WasmHeapBackend;
-      const out = backend.makeOutput(size, x.dtype);
-      if (tf.util.sizeFromShape(size) === 0) return out;
-      const { heap, at } = heapOf(backend, x, out);
-      copyRegion(heap, at[0], x.shape, begin, at[1], size, size.map(() => 0), size);
-      return out;
+      const t = args.inputs[input] as tf.TensorInfo;
+      return t.dtype === 'string' ? original.kernelFunc(args) : run(t, args, args.backend as WasmHeapBackend);
     },
-  };
+  });
 }
 
-function unpack(original: tf.KernelConfig): tf.KernelConfig {
-  return {
-    ...original,
-    kernelFunc: (args) => {
-      const value = args.inputs.value as tf.TensorInfo;
-      if (value.dtype === 'string') return original.kernelFunc(args);
-      const rank = value.shape.length;
-      let axis = (args.attrs as unknown as { axis: number }).axis;
-      if (axis < 0) axis += rank;
-      const backend = args.backend as WasmHeapBackend;
-      const outShape = value.shape.filter((_, i) => i !== axis);
-      const outs = Array.from({ length: value.shape[axis] }, () => backend.makeOutput(outShape, value.dtype));
-      if (tf.util.sizeFromShape(outShape) === 0) return outs;
-      const { heap, at } = heapOf(backend, value, ...outs);
-      const size = value.shape.map((d, i) => (i === axis ? 1 : d));
-      outs.forEach((_, i) => copyRegion(heap, at[0], value.shape, value.shape.map((__, a) => (a === axis ? i : 0)), at[i + 1], size, size.map(() => 0), size));
-      return outs;
-    },
-  };
-}
+const slice = numericOnly('x', (x, args, backend) => {
+  const attrs = args.attrs as unknown as { begin: number | number[]; size?: number | number[] };
+  const [begin, size] = tf.slice_util.parseSliceParams(x, attrs.begin, attrs.size);
+  const out = backend.makeOutput(size, x.dtype);
+  if (tf.util.sizeFromShape(size) === 0) return out;
+  const { heap, at } = heapOf(backend, x, out);
+  copyRegion(heap, at[0], x.shape, begin, at[1], size, size.map(() => 0), size);
+  return out;
+});
 
-function tile(original: tf.KernelConfig): tf.KernelConfig {
-  return {
-    ...original,
-    kernelFunc: (args) => {
-      const x = args.inputs.x as tf.TensorInfo;
-      if (x.dtype === 'string') return original.kernelFunc(args);
-      const reps = (args.attrs as unknown as { reps: number[] }).reps;
-      const backend = args.backend as WasmHeapBackend;
-      const outShape = x.shape.map((d, i) => d * reps[i]);
-      const out = backend.makeOutput(outShape, x.dtype);
-      if (tf.util.sizeFromShape(outShape) === 0) return out;
-      const { heap, at } = heapOf(backend, x, out);
-      tileInto(heap, at[0], x.shape, reps, at[1]);
-      return out;
-    },
-  };
-}
+const unpack = numericOnly('value', (value, args, backend) => {
+  const rank = value.shape.length;
+  let axis = (args.attrs as unknown as { axis: number }).axis;
+  if (axis < 0) axis += rank;
+  const outShape = value.shape.filter((_, i) => i !== axis);
+  const outs = Array.from({ length: value.shape[axis] }, () => backend.makeOutput(outShape, value.dtype));
+  if (tf.util.sizeFromShape(outShape) === 0) return outs;
+  const { heap, at } = heapOf(backend, value, ...outs);
+  const size = value.shape.map((d, i) => (i === axis ? 1 : d));
+  outs.forEach((_, i) => copyRegion(heap, at[0], value.shape, value.shape.map((__, a) => (a === axis ? i : 0)), at[i + 1], size, size.map(() => 0), size));
+  return outs;
+});
 
-function reverse(original: tf.KernelConfig): tf.KernelConfig {
-  return {
-    ...original,
-    kernelFunc: (args) => {
-      const x = args.inputs.x as tf.TensorInfo;
-      if (x.dtype === 'string') return original.kernelFunc(args);
-      const axes = tf.util.parseAxisParam((args.attrs as unknown as { dims: number | number[] }).dims, x.shape).filter((a) => x.shape[a] > 1);
-      const backend = args.backend as WasmHeapBackend;
-      const out = backend.makeOutput(x.shape, x.dtype);
-      if (tf.util.sizeFromShape(x.shape) === 0) return out;
-      const { heap, at } = heapOf(backend, x, out);
-      reverseInto(heap, at[0], x.shape, axes, at[1]);
-      return out;
-    },
-  };
-}
+const tile = numericOnly('x', (x, args, backend) => {
+  const reps = (args.attrs as unknown as { reps: number[] }).reps;
+  const outShape = x.shape.map((d, i) => d * reps[i]);
+  const out = backend.makeOutput(outShape, x.dtype);
+  if (tf.util.sizeFromShape(outShape) === 0) return out;
+  const { heap, at } = heapOf(backend, x, out);
+  tileInto(heap, at[0], x.shape, reps, at[1]);
+  return out;
+});
+
+const reverse = numericOnly('x', (x, args, backend) => {
+  const axes = tf.util.parseAxisParam((args.attrs as unknown as { dims: number | number[] }).dims, x.shape).filter((a) => x.shape[a] > 1);
+  const out = backend.makeOutput(x.shape, x.dtype);
+  if (tf.util.sizeFromShape(x.shape) === 0) return out;
+  const { heap, at } = heapOf(backend, x, out);
+  reverseInto(heap, at[0], x.shape, axes, at[1]);
+  return out;
+});
 
 /** The constant fills the output, then the input goes in as one region. */
-function pad(original: tf.KernelConfig): tf.KernelConfig {
-  return {
-    ...original,
-    kernelFunc: (args) => {
-      const x = args.inputs.x as tf.TensorInfo;
-      if (x.dtype === 'string') return original.kernelFunc(args);
-      const { paddings, constantValue } = args.attrs as unknown as { paddings: Array<[number, number]>; constantValue: number };
-      const outShape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
-      const backend = args.backend as WasmHeapBackend;
-      const out = backend.makeOutput(outShape, x.dtype);
-      const { heap, at } = heapOf(backend, x, out);
-      heap.fill(constantValue, at[1], at[1] + tf.util.sizeFromShape(outShape));
-      if (tf.util.sizeFromShape(x.shape) > 0) copyRegion(heap, at[0], x.shape, x.shape.map(() => 0), at[1], outShape, paddings.map((p) => p[0]), x.shape);
-      return out;
-    },
-  };
-}
+const pad = numericOnly('x', (x, args, backend) => {
+  const { paddings, constantValue } = args.attrs as unknown as { paddings: Array<[number, number]>; constantValue: number };
+  const outShape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
+  const out = backend.makeOutput(outShape, x.dtype);
+  const { heap, at } = heapOf(backend, x, out);
+  heap.fill(constantValue, at[1], at[1] + tf.util.sizeFromShape(outShape));
+  if (tf.util.sizeFromShape(x.shape) > 0) copyRegion(heap, at[0], x.shape, x.shape.map(() => 0), at[1], outShape, paddings.map((p) => p[0]), x.shape);
+  return out;
+});
 
 /** out[b, o, i, :] = x[b, o, indices[b, i], :] with runs of the trailing slice copied whole. */
-function gather(original: tf.KernelConfig): tf.KernelConfig {
-  return {
-    ...original,
-    kernelFunc: (args) => {
-      const x = args.inputs.x as tf.TensorInfo;
-      const indices = args.inputs.indices as tf.TensorInfo;
-      if (x.dtype === 'string') return original.kernelFunc(args);
-      const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number };
-      const parsedAxis = tf.util.parseAxisParam(axis, x.shape)[0];
-      const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(x, indices, parsedAxis, batchDims);
-      const backend = args.backend as WasmHeapBackend;
-      const out = backend.makeOutput(info.outputShape, x.dtype);
-      const idx = backend.typedArrayFromHeap(indices);
-      for (const i of idx) if (i < 0 || i >= info.dimSize) throw new Error(`GatherV2: the index value ${i} is not in [0, ${info.dimSize - 1}]`);
-      if (tf.util.sizeFromShape(info.outputShape) === 0) return out;
-      const { heap, at } = heapOf(backend, x, out);
-      const { batchSize, outerSize, dimSize, sliceSize } = info;
-      const perBatch = idx.length / batchSize;
-      let to = at[1];
-      for (let b = 0; b < batchSize; b++) {
-        for (let o = 0; o < outerSize; o++) {
-          const base = (b * outerSize + o) * dimSize;
-          for (let i = 0; i < perBatch; i++, to += sliceSize) copyRun(heap, at[0] + (base + idx[b * perBatch + i]) * sliceSize, to, sliceSize);
-        }
-      }
-      return out;
-    },
-  };
-}
+const gather = numericOnly('x', (x, args, backend) => {
+  const indices = args.inputs.indices as tf.TensorInfo;
+  const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number };
+  const parsedAxis = tf.util.parseAxisParam(axis, x.shape)[0];
+  const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(x, indices, parsedAxis, batchDims);
+  const out = backend.makeOutput(info.outputShape, x.dtype);
+  const idx = backend.typedArrayFromHeap(indices);
+  for (const i of idx) if (i < 0 || i >= info.dimSize) throw new Error(`GatherV2: the index value ${i} is not in [0, ${info.dimSize - 1}]`);
+  if (tf.util.sizeFromShape(info.outputShape) === 0) return out;
+  const { heap, at } = heapOf(backend, x, out);
+  const { batchSize, outerSize, dimSize, sliceSize } = info;
+  const perBatch = idx.length / batchSize;
+  let to = at[1];
+  for (let b = 0; b < batchSize; b++) {
+    for (let o = 0; o < outerSize; o++) {
+      const base = (b * outerSize + o) * dimSize;
+      for (let i = 0; i < perBatch; i++, to += sliceSize) copyRun(heap, at[0] + (base + idx[b * perBatch + i]) * sliceSize, to, sliceSize);
+    }
+  }
+  return out;
+});
 
 /**
  * Identity without a copy (another reference to the same data, as the cpu backend and the wasm Reshape
  * do; no wasm kernel writes into its inputs). The engine clones every tensor it saves for a backward
  * pass, so with the copying original the gradient tape held each saved activation twice.
  */
-function identity(original: tf.KernelConfig): tf.KernelConfig {
-  return {
-    ...original,
-    kernelFunc: (args) => {
-      const x = args.inputs.x as tf.TensorInfo;
-      if (x.dtype === 'string') return original.kernelFunc(args);
-      (args.backend as { incRef(dataId: object): void }).incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
-    },
-  };
-}
+const identity = numericOnly('x', (x, args) => {
+  (args.backend as { incRef(dataId: object): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
+});
 
 /** Kernel name → wrapper around the original wasm kernel (kept for string tensors). */
 export const WASM_COPY_OVERRIDES: Array<[string, (original: tf.KernelConfig) => tf.KernelConfig]> = [
