@@ -4,6 +4,7 @@
  * with the frontend) and training throughput (forward + backward + Adam) at batch 64, each against the
  * reference's H200 figures (anchors). Writes JSON to $OUT/gpu.json (or ./gpu.json).
  * `--streams 1,2,4` measures inference of `--stream-models` with that many processes sharing the GPU (streams.ts).
+ * `--loop-profile <model>` times the pieces of a real `sed train` step on cached audio (loopProfile.ts).
  * Usage: node entry.js [--profile a,b] [--parity <dir>] [--models a,b] [--train a,b] [--batch 64] [--backend webgpu]
  *        [--streams 1,2,4 --stream-models fmn10+tf:256 --iters 20]
  */
@@ -17,6 +18,7 @@ import { readSafetensors, type HostTensor } from '../../engine/io/safetensors';
 import { configFromParityMetadata, createModel, parseModelName } from '../../engine/models/index';
 import { AudioCache } from '../../engine/train/cache';
 import { defaultDecode } from '../../engine/train/data';
+import { loopProfile } from './loopProfile';
 import { profileModels } from './profile';
 import { multiStream, streamChild } from './streams';
 import { trainingBench } from './trainingBench';
@@ -138,6 +140,12 @@ async function main() {
   const result: Record<string, unknown> = { date: new Date().toISOString(), backend };
   const profile = arg('profile', '').split(',').filter(Boolean);
   if (profile.length) result.profile = await profileModels(profile, batch);
+  const loopModel = arg('loop-profile', '');
+  if (loopModel) {
+    const row = await loopProfile({ model: loopModel, trainTsv: arg('train-tsv', ''), audioDir: arg('audio', ''), cacheDir: arg('cache', ''), batch: Number(arg('batch', '32')), batches: Number(arg('batches', '12')) });
+    console.log(JSON.stringify(row));
+    result.loopProfile = row;
+  }
   const streams = arg('streams', '').split(',').filter(Boolean).map(Number);
   if (streams.length) {
     result.streams = [];
