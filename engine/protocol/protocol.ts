@@ -416,8 +416,8 @@ export interface TrainResult {
 export const TrainRequest = new RequestType<TrainParams, TrainResult, void>('sed/train');
 
 export interface PseudoLabelParams extends WorkDoneParams {
-  /** Teacher checkpoint folder. */
-  teacher: string;
+  /** Teacher checkpoint folder, or several (an ensemble: probabilities averaged; same classes in the same order). */
+  teacher: string | string[];
   /** Audio files or folders. */
   inputs: string[];
   /** Output folder: `<audio file name>.safetensors` with `probs` [frames, classes] (40 ms), for TrainParams.options.pseudoLabels. */

@@ -164,6 +164,11 @@ describe('server/detect (real engine process, user checkpoint)', function () {
     assert.equal(probs.shape[1], 5);
     assert.ok(probs.shape[0] >= Math.ceil(0.66 / 0.04));
     await assert.rejects(client.request(PseudoLabelRequest, { teacher: path.join(tmp, 'nope'), inputs: [SAMPLES], outDir }), (e: ResponseError<unknown>) => e.code === EngineErrorCodes.FileNotFound && /teacher/.test(e.message));
+    // An ensemble of the same checkpoint twice stores the same probabilities; a missing member is named.
+    const ens = await client.request(PseudoLabelRequest, { teacher: [ckptDir, ckptDir], inputs: [path.join(SAMPLES, 'cough006.wav')], outDir: path.join(tmp, 'pseudo-ens') });
+    const mean = readSafetensors(ens.files[0]).tensors.get('probs')!;
+    assert.ok(Array.from(mean.data as Float32Array).every((v, i) => Math.abs(v - (probs.data as Float32Array)[i]) < 1e-6));
+    await assert.rejects(client.request(PseudoLabelRequest, { teacher: [ckptDir, path.join(tmp, 'nope')], inputs: [SAMPLES], outDir }), (e: ResponseError<unknown>) => e.code === EngineErrorCodes.FileNotFound && /teacher\[1\]/.test(e.message));
   });
 
   it('notebook cells reach the engine through `sed`: detect + event roll (binary output as a file), profile, models, reset frees tensors', async function () {

@@ -60,6 +60,32 @@ describe('knowledge distillation (wasm, dcase2016t2 subset)', function () {
     assert.ok(maxDiff < 1e-5, `stored vs online teacher probabilities differ by ${maxDiff}`);
   });
 
+  it('an ensemble of teachers stores the mean of their probabilities and needs one class order', async () => {
+    const second = path.join(TMP, 'teacher2');
+    const model = createModel(parseModelName('fmn04', classes.length), { seed: 12 });
+    saveCheckpoint(second, model, { classes });
+    model.dispose();
+    const one = files.slice(0, 1);
+    await writeTeacherPseudoLabels({ teacher: second, inputs: one, outDir: path.join(TMP, 'pl2'), cacheDir: CACHE });
+    await writeTeacherPseudoLabels({ teacher: [teacherDir, second], inputs: one, outDir: path.join(TMP, 'pl-ens'), cacheDir: CACHE });
+    const read = (dir: string) => readPseudoLabels(path.join(TMP, dir), path.basename(one[0]), classes).probs;
+    const [a, b, ens] = [read('pl'), read('pl2'), read('pl-ens')];
+    let maxDiff = 0;
+    let spread = 0;
+    for (let i = 0; i < ens.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(ens[i] - (a[i] + b[i]) / 2));
+      spread = Math.max(spread, Math.abs(a[i] - b[i]));
+    }
+    assert.ok(spread > 1e-3, 'the two teachers should disagree somewhere');
+    assert.ok(maxDiff < 1e-6, `ensemble vs mean of the single-teacher files differs by ${maxDiff}`);
+
+    const reordered = path.join(TMP, 'teacher-reordered');
+    const m2 = createModel(parseModelName('fmn04', classes.length), { seed: 13 });
+    saveCheckpoint(reordered, m2, { classes: [...classes].reverse() });
+    m2.dispose();
+    await assert.rejects(writeTeacherPseudoLabels({ teacher: [teacherDir, reordered], inputs: one, outDir: path.join(TMP, 'pl-bad'), cacheDir: CACHE }), /ensemble teachers must share their classes in the same order: .*teacher-reordered/);
+  });
+
   const losses: Record<string, number> = {};
   for (const mode of ['stored', 'online'] as const) {
     it(`trains with ${mode} teacher targets`, async () => {

@@ -67,18 +67,21 @@ export function register(server: EngineServer): void {
   });
 }
 
-/** `sed/pseudoLabel`: a teacher's frame-wise probabilities per audio file, for KD training. */
+/** `sed/pseudoLabel`: a teacher's (or an ensemble's mean) frame-wise probabilities per audio file, for KD training. */
 export function registerPseudoLabel(server: EngineServer): void {
   const m = PseudoLabelRequest.method;
   server.heavy(PseudoLabelRequest, 'pseudoLabel', (params: PseudoLabelParams) => {
-    const teacher = requireExisting(m, 'teacher', requireString(m, params, 'teacher'), 'dir');
+    const given = params.teacher;
+    const teachers = Array.isArray(given)
+      ? requireStringArray(m, params, 'teacher', { nonEmpty: true }).map((t, i) => requireExisting(m, `teacher[${i}]`, t, 'dir'))
+      : [requireExisting(m, 'teacher', requireString(m, params, 'teacher'), 'dir')];
     const inputs = requireStringArray(m, params, 'inputs', { nonEmpty: true }).map((p, i) => requireExisting(m, `inputs[${i}]`, p, 'any'));
     const outDir = path.resolve(requireString(m, params, 'outDir'));
     const batchSize = optionalNumber(m, params, 'batchSize', { min: 1, max: 256, integer: true });
     return {
-      title: `pseudo-labels from ${path.basename(teacher)} → ${path.basename(outDir)}`,
+      title: `pseudo-labels from ${teachers.map((t) => path.basename(t)).join(' + ')} → ${path.basename(outDir)}`,
       run: (job) =>
-        writeTeacherPseudoLabels({ teacher, inputs, outDir, batchSize, signal: job.signal, onProgress: (done, total, file) => job.progress(done, total, path.basename(file)) }),
+        writeTeacherPseudoLabels({ teacher: teachers, inputs, outDir, batchSize, signal: job.signal, onProgress: (done, total, file) => job.progress(done, total, path.basename(file)) }),
     };
   });
 }
