@@ -1,36 +1,45 @@
 #!/usr/bin/env bash
-# Table I direction (issue 5) on the GPU machine: a larger teacher, then the same small student with and without KD.
-# Runs span several device calls on one warm machine (each call must follow the last within its idle window):
-# /tmp/cache, /tmp/runs and /tmp/pseudo stay, and an interrupted run (the call's time limit stops it cleanly,
-# SIGTERM) is resumed by calling the same phase again.
-#   teacher <epochs> <budget_s>:  fmn10+tf:256, batch 64, alone (two fmn10 jobs side by side ran out of an H100's memory);
-#   students <epochs> <budget_s>: pseudo-labels from the teacher's best checkpoint, then fmn04+tf:64 without KD and
-#                                 with KD (w = 0.9) side by side, same recipe and epochs.
-# Usage (repo root): bash bench/gpu/remote.sh bash bench/gpu/kd.sh teacher 30 540   (carry .gl .gpu/carry .gpu/data)
+# Table I direction (issue 5) on the GPU machine, as run for bench/RESULTS.md (fourth session): every run uses the
+# reference recipe (59 epochs, batch 32, Adam 3e-3 / 1.5e-3, cosine with 10 % warm-up, time shift + mel mixup).
+#   base <seeds>:             per seed, an fmn10+tf:256 teacher (teacher-s<seed>) and an fmn04+tf:64 student without KD
+#                             (nokd-s<seed>), all side by side (an H200 runs five such jobs at ~5 s per epoch each);
+#   kd <seeds> <teachers...>: pseudo-labels from the teachers' best checkpoints (several: an ensemble, mean
+#                             probabilities), then one fmn04+tf:64 student per seed with them (kd-<teachers>-s<seed>).
+# Runs of one machine share /tmp/cache and /tmp/runs (a stopped run resumes when its phase is called again on the same
+# warm machine). What comes back: histories, logs and the students' best checkpoints, as 15 MiB pieces of one tar
+# ($OUT/runs.tar.aa, .ab, … — the device tool returns files of up to 16 MiB); `cat runs.tar.* | tar x` here.
+# Usage (repo root; carry .gl .gpu/carry .gpu/data): bash bench/gpu/remote.sh bash bench/gpu/kd.sh base "0 1 2"
+#        then, on the same warm machine:         bash bench/gpu/remote.sh bash bench/gpu/kd.sh kd "0 1" teacher-s0
 set -uo pipefail
-phase=$1; epochs=$2; budget=$3
-t0=$(date +%s)
+phase=$1; seeds=$2; shift 2
 repo=$PWD; data=$repo/.gpu/data
-recipe=(--lr 3e-3 --seq-lr 1.5e-3 --warmup 0.1 --wavemix 0 --shift 125 --mixup 0.3 --no-jitter --validate-every 3 --epochs "$epochs")
-student=(--model fmn04+tf:64 --batch 32 --micro-batch 32 "${recipe[@]}")
-left() { echo $(( budget - ($(date +%s) - t0) - 15 )); }
-resume() { [ -f "/tmp/runs/$1/resume.safetensors" ] && echo --resume; }
+recipe=(--lr 3e-3 --seq-lr 1.5e-3 --warmup 0.1 --wavemix 0 --shift 125 --mixup 0.3 --no-jitter --epochs 59 --batch 32 --micro-batch 32)
+logs=/tmp/kd-logs; mkdir -p "$logs"
+train() { # <tag> <sed train options...>: resumable, its log under $logs
+  local tag=$1; shift
+  local resume=(); [ -f "/tmp/runs/$tag/resume.safetensors" ] && resume=(--resume)
+  OUT=$logs TRAIN_TIMEOUT=${TRAIN_TIMEOUT:-540} bash "$repo/bench/gpu/train.sh" "$tag" "$@" "${recipe[@]}" "${resume[@]}" > /dev/null
+}
 cd "$SED_GPU/build"
 ls "$data"/train/*.opus "$data"/validation/*.opus > /tmp/files
 for i in $(seq 0 14); do node entry.js --fill-cache /tmp/cache --files /tmp/files --shard "$i" --shards 15 & done; wait
-echo "cache ready at $(( $(date +%s) - t0 )) s" | tee -a "$OUT/kd-$phase.log"
-cd "$repo"
 case "$phase" in
-  teacher)
-    TRAIN_TIMEOUT=$(left) bash bench/gpu/train.sh teacher --model fmn10+tf:256 --batch 64 --micro-batch 64 "${recipe[@]}" $(resume teacher) > /dev/null ;;
-  students)
-    [ -f /tmp/runs/teacher/best/model.safetensors ] || { echo "no teacher checkpoint (machine released, or teacher phase not run)"; exit 2; }
-    if [ ! -d /tmp/pseudo ]; then
-      (cd "$SED_GPU/build" && node main.js --backend webgpu pseudo-label -m /tmp/runs/teacher/best --audio "$data/train" -o /tmp/pseudo.part --cache /tmp/cache --batch 32 --no-progress) && mv /tmp/pseudo.part /tmp/pseudo
+  base)
+    for s in $seeds; do
+      train "teacher-s$s" --model fmn10+tf:256 --seed "$s" --validate-every 2 &
+      train "nokd-s$s" --model fmn04+tf:64 --seed "$s" --validate-every 1 &
+    done ;;
+  kd)
+    [ $# -ge 1 ] || { echo "kd: name the teacher runs (e.g. teacher-s0)"; exit 2; }
+    name=$(IFS=+; echo "$*"); labels=/tmp/pseudo-$name; ckpts=()
+    for t in "$@"; do ckpts+=("/tmp/runs/$t/best"); done
+    if [ ! -d "$labels" ]; then
+      node main.js --backend webgpu pseudo-label -m "${ckpts[@]}" --audio "$data/train" -o "$labels.part" --cache /tmp/cache --batch 32 --no-progress && mv "$labels.part" "$labels"
     fi
-    TRAIN_TIMEOUT=$(left) bash bench/gpu/train.sh student-nokd "${student[@]}" $(resume student-nokd) > /dev/null &
-    TRAIN_TIMEOUT=$(left) bash bench/gpu/train.sh student-kd "${student[@]}" --pseudo-labels /tmp/pseudo $(resume student-kd) > /dev/null &
-    wait ;;
-  *) echo "usage: kd.sh teacher|students <epochs> <budget_s>"; exit 2 ;;
+    for s in $seeds; do train "kd-$name-s$s" --model fmn04+tf:64 --seed "$s" --validate-every 1 --pseudo-labels "$labels" & done ;;
+  *) echo "usage: kd.sh base|kd <seeds> [teacher runs...]"; exit 2 ;;
 esac
-tail -n 3 "$OUT"/*.log
+wait
+grep -h "^epoch 59\|exited" "$logs"/*.log
+cd /tmp/runs && tar cf /tmp/runs.tar ./*/history.json ./*s[0-9]*/best/config.json $(ls -d ./nokd-* ./kd-* 2>/dev/null | sed 's|$|/best/model.safetensors|') "$logs"
+split -b 15m /tmp/runs.tar "$OUT/runs.tar."
