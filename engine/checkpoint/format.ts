@@ -135,8 +135,9 @@ export function buildConfig(modelName: string, meta: CheckpointMeta): Omit<Check
 const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
 /**
- * Checks that `tensors` holds exactly the expected keys with the expected shapes, in a float dtype.
- * The error names `file`, the first mismatching key and both shapes.
+ * Checks that `tensors` holds exactly the expected keys with the expected shapes, in a float dtype, plus
+ * optionally BatchNorm `<bn>.num_batches_tracked` counters (integer scalars, for a BN of the model: training
+ * needs them, `batchNormMomentum`). The error names `file`, the first mismatching key and both shapes.
  */
 export function checkTensorsFit(tensors: Map<string, HostTensor>, expected: Map<string, number[]>, file: string, what: string): void {
   for (const [key, shape] of expected) {
@@ -148,6 +149,15 @@ export function checkTensorsFit(tensors: Map<string, HostTensor>, expected: Map<
     if (!(t.data instanceof Float32Array)) throw new Error(`${file}: tensor '${key}' has dtype ${t.dtype}; expected a float type (F32)`);
   }
   for (const [key, t] of tensors) {
-    if (!expected.has(key)) throw new Error(`${file}: unexpected tensor '${key}' (shape ${fmt(t.shape)}) not part of ${what}`);
+    if (expected.has(key)) continue;
+    if (key.endsWith(COUNTER) && expected.has(key.slice(0, -COUNTER.length) + '.running_mean')) {
+      if (t.data.length !== 1 || !(t.data instanceof BigInt64Array || t.data instanceof Int32Array)) {
+        throw new Error(`${file}: BatchNorm counter '${key}' must be one integer (I64), got ${t.dtype} ${fmt(t.shape)}`);
+      }
+      continue;
+    }
+    throw new Error(`${file}: unexpected tensor '${key}' (shape ${fmt(t.shape)}) not part of ${what}`);
   }
 }
+
+const COUNTER = '.num_batches_tracked';

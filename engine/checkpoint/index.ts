@@ -105,11 +105,13 @@ export function loadCheckpoint(dirOrFile: string): LoadedCheckpoint {
   return { model, classes: [...meta.classes], meta };
 }
 
-/** The model's weights as host tensors (PyTorch layout, upstream names, no BN counters). */
+/**
+ * The model's weights as host tensors (PyTorch layout, upstream names), with the BN counters as I64
+ * scalars: a run started from the checkpoint (`--init`) continues their running statistics as PyTorch
+ * would, instead of re-averaging them over its first 100 batches.
+ */
 export function modelTensors(model: EngineSedModel): Map<string, HostTensor> {
-  const out = new Map<string, HostTensor>();
-  for (const [key, t] of model.stateDict()) if (!key.endsWith('.num_batches_tracked')) out.set(key, t);
-  return out;
+  return model.stateDict();
 }
 
 /**

@@ -72,9 +72,9 @@ export interface EngineSedModel extends SedModel {
    */
   applyBatchNormUpdate(): number;
   /**
-   * `num_batches_tracked` per BN prefix (live; the momentum depends on it). Checkpoints do not keep it (a
-   * model started from one re-averages its running statistics over its first 100 training batches); the
-   * training resume state does.
+   * `num_batches_tracked` per BN prefix (live; the momentum depends on it). Checkpoints and the training
+   * resume state keep it; a checkpoint written before they did loads with 0 (a run started from it
+   * re-averages its running statistics over its first 100 training batches).
    */
   readonly batchNormCounters: Map<string, number>;
   /**

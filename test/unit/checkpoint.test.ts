@@ -61,8 +61,9 @@ describe('checkpoint: our format (config.json + model.safetensors)', () => {
     assert.deepEqual(config.training, { epochs: 3 });
 
     const file = readSafetensors(path.join(dir, WEIGHTS_FILE));
-    assert.deepEqual([...file.tensors.keys()].sort(), [...weightShapes(model.config).keys()].sort());
-    for (const t of file.tensors.values()) assert.equal(t.dtype, 'F32');
+    const counterKeys = [...model.batchNormCounters.keys()];
+    assert.deepEqual([...file.tensors.keys()].sort(), [...weightShapes(model.config).keys(), ...counterKeys].sort());
+    for (const [k, t] of file.tensors) assert.equal(t.dtype, k.endsWith('.num_batches_tracked') ? 'I64' : 'F32', k);
     assert.ok(file.tensors.has('seq_model.1.layers.0.network.0.conv1.weight_v') && file.tensors.has('seq_model.1.layers.0.network.0.net.0.weight_v'));
 
     const loaded = loadCheckpoint(dir);
@@ -168,6 +169,38 @@ describe('checkpoint: our format (config.json + model.safetensors)', () => {
       assert.deepEqual(fs.readdirSync(tmp), ['ck'], 'no temp folders left behind');
     } finally {
       other.dispose();
+    }
+  });
+
+  it('keeps the BatchNorm counters (a run started from the checkpoint continues them); files without them still load', () => {
+    const counters = [...model.batchNormCounters.keys()];
+    assert.ok(counters.length > 10);
+    counters.forEach((k, i) => model.batchNormCounters.set(k, 1121 + i));
+    try {
+      const dir = path.join(tmp, 'ck');
+      saveCheckpoint(dir, model, { classes: CLASSES });
+      const stored = readSafetensors(path.join(dir, WEIGHTS_FILE)).tensors.get(counters[3])!;
+      assert.equal(stored.dtype, 'I64');
+      assert.deepEqual(stored.shape, []);
+      const loaded = loadCheckpoint(dir);
+      assert.deepEqual([...loaded.model.batchNormCounters], [...model.batchNormCounters]);
+      loaded.model.dispose();
+
+      // Written before checkpoints kept counters: no counter tensors; they load as 0.
+      const old = new Map(model.stateDict());
+      counters.forEach((k) => old.delete(k));
+      writeCheckpoint(path.join(tmp, 'old'), 'fmn04+tcn:64', old, { classes: CLASSES });
+      const fromOld = loadCheckpoint(path.join(tmp, 'old'));
+      assert.ok([...fromOld.model.batchNormCounters.values()].every((n) => n === 0));
+      fromOld.model.dispose();
+
+      // A counter must be one integer and belong to a BatchNorm of the model.
+      const floatCounter = new Map(model.stateDict()).set(counters[0], { dtype: 'F32', shape: [], data: Float32Array.of(3) });
+      assert.throws(() => writeCheckpoint(path.join(tmp, 'bad'), 'fmn04+tcn:64', floatCounter, { classes: CLASSES }), /BatchNorm counter '.*num_batches_tracked' must be one integer \(I64\), got F32/);
+      const stray = new Map(model.stateDict()).set('seq_model.nope.num_batches_tracked', { dtype: 'I64', shape: [], data: BigInt64Array.of(1n) });
+      assert.throws(() => writeCheckpoint(path.join(tmp, 'bad'), 'fmn04+tcn:64', stray, { classes: CLASSES }), /unexpected tensor 'seq_model\.nope\.num_batches_tracked'/);
+    } finally {
+      counters.forEach((k) => model.batchNormCounters.set(k, 0));
     }
   });
 

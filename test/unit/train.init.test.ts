@@ -1,6 +1,6 @@
 /**
  * Starting points (engine/train/init.ts): a checkpoint with another class count initialises everything
- * but the heads; the same classes copy the heads too; another architecture is refused; a frozen
+ * but the heads (BatchNorm counters included); the same classes copy the heads too; another architecture is refused; a frozen
  * backbone leaves only the sequence model and strong head trainable.
  */
 import { strict as assert } from 'node:assert';
@@ -23,6 +23,7 @@ describe('training starting points', function () {
     previous = tf.getBackend();
     await tf.setBackend('cpu');
     const m = createModel(parseModelName('fmn04+tf:64', source.length), { seed: 21 });
+    for (const k of m.batchNormCounters.keys()) m.batchNormCounters.set(k, 1121); // a finished 59-epoch run
     saveCheckpoint(dir, m, { classes: source });
     m.dispose();
   });
@@ -32,7 +33,7 @@ describe('training starting points', function () {
 
   const same = (a: tf.Variable, b: tf.Variable) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]) === 0;
 
-  it('new class count: all but the heads come from the checkpoint', () => {
+  it('new class count: all but the heads come from the checkpoint (BN counters too)', () => {
     const init = readInitSource(dir);
     assert.equal(init.model, 'fmn04+tf:64');
     const { model, copiedHeads } = buildStartModel('fmn04+tf:64', ['x', 'y'], 5, init);
@@ -43,6 +44,8 @@ describe('training starting points', function () {
       if (/^(strong|weak)_head\./.test(k)) continue;
       assert.ok(same(v, ref.params.get(k)!), `${k} not copied`);
     }
+    // So the running statistics continue at momentum 0.01 instead of re-averaging from scratch.
+    assert.ok([...model.batchNormCounters.values()].every((n) => n === 1121));
     model.dispose();
     ref.dispose();
   });
