@@ -8,14 +8,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gelu, linear } from '../models/layers';
 import { rmsNormWith } from '../models/rmsNorm';
 import { applyRotary, rotateHalfMatrix, rotaryTables } from '../models/rotary';
-import { biMinGruScan } from '../models/scan';
+import { biGruScan, biMinGruScan } from '../models/scan';
 import { POINTWISE } from './webgpuInference';
 import { fused, run, runProgram, webgpuUtil } from './webgpuProgram';
-import { AttentionProgram, MinGruScanProgram, RmsNormProgram, attentionCovers } from './webgpuSeqPrograms';
+import { AttentionProgram, BiGruScanProgram, MinGruScanProgram, RmsNormProgram, attentionCovers, biGruCovers } from './webgpuSeqPrograms';
 
 const RMS_NORM = 'SedRmsNorm';
 const ATTENTION = 'SedAttention';
 const MIN_GRU = 'SedMinGruScan';
+const BI_GRU = 'SedBiGruScan';
 
 let registered = false;
 
@@ -52,6 +53,15 @@ export async function registerWebgpuSeqKernels(): Promise<void> {
       const { dim } = attrs as unknown as { dim: number };
       const [B, T] = hg!.shape;
       return runProgram(backend, new MinGruScanProgram(B, T, dim, util), [hg!], []);
+    },
+  });
+  tf.registerKernel({
+    kernelName: BI_GRU,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend }) => {
+      const { gi, whh, bhn } = inputs;
+      const [B, T] = gi!.shape;
+      return runProgram(backend, new BiGruScanProgram(B, T, whh!.shape[0]), [gi!, whh!, bhn!], []);
     },
   });
   registered = true;
@@ -149,4 +159,20 @@ export function fusedMinGru(hg: tf.Tensor3D, dim: number): tf.Tensor3D {
   const [B, T, C] = hg.shape;
   const part = (offset: number): tf.Tensor3D => tf.slice(hg, [0, 0, offset], [B, T, 2 * dim]);
   return biMinGruScan(part(C - 4 * dim), tf.reverse(part(C - 2 * dim), 1));
+}
+
+/**
+ * Both directions of a BiGRU layer (scan.ts `biGruScan`) from gi [B,T,6D], the input projections of the
+ * un-flipped input with b_ih and b_hr, b_hz (forward r, z, n, then backward r, z, n), the hidden weights
+ * whh [D,6D] (engine layout, forward then backward) and b_hn [2D] → forward ‖ backward [B,T,2D].
+ * One dispatch on webgpu (instead of ~15 per time step) for hidden sizes the kernel covers.
+ */
+export function fusedBiGru(gi: tf.Tensor3D, whh: tf.Tensor, bhn: tf.Tensor): tf.Tensor3D {
+  const D = whh.shape[0] as number;
+  if (fused(BI_GRU) && biGruCovers(D)) return run(BI_GRU, { gi, whh, bhn });
+  const [B, T] = gi.shape;
+  const part = (d: number): tf.Tensor3D => tf.slice(gi, [0, 0, 3 * d * D], [B, T, 3 * D]);
+  const weight = (d: number): tf.Tensor => tf.slice(whh, [0, 3 * d * D], [D, 3 * D]);
+  const bias = (d: number): tf.Tensor => tf.slice(bhn, [d * D], [D]);
+  return biGruScan(part(0), tf.reverse(part(1), 1), [weight(0), weight(1)], [bias(0), bias(1)]);
 }

@@ -2,7 +2,7 @@
  * WGSL programs behind the fused sequence-model ops (webgpuSeqInference.ts): RMSNorm of rows, the
  * attention core (rotary on q and k, softmax(q·kᵀ/√d)·v per head, sigmoid head gates, or HYBRID's mix with
  * the minGRU branch) reading the fused q/k/v(/gate) projection directly, so no transposes, slices or score
- * tensors are dispatched, and the bidirectional minGRU recurrence. Shapes that change the code (head
+ * tensors are dispatched, and the bidirectional minGRU and GRU recurrences. Shapes that change the code (head
  * size, flags) are part of `shaderKey`.
  */
 import type { WebgpuUtil } from './webgpuProgram';
@@ -250,6 +250,91 @@ export class MinGruScanProgram {
           let candidate = select(sigmoid4(hid), hid + 0.5, hid >= vec4<f32>(0.0));
           h = sigmoid4(-g) * h + sigmoid4(g) * candidate;
           result[(b * T + t) * 2 * D4 + dir * D4 + c] = h;
+        }
+      }
+    `;
+  }
+}
+
+/** Threads of the BiGRU scan: a vec4 of gate columns each (3D/4), whole warps, at most WebGPU's default 256. */
+const gruThreads = (dim: number): number => Math.min(256, Math.ceil((3 * dim) / 4 / 32) * 32);
+
+/** Hidden sizes the BiGRU scan covers: vec4 lanes, and h plus the gate products (4D floats) in 16 KiB. */
+export const biGruCovers = (dim: number): boolean => dim % 4 === 0 && dim <= 1024;
+
+/**
+ * Both directions of a BiGRU layer (bigru.ts) from gi [B, T, 6D], the input projections of the un-flipped
+ * input with b_ih and b_hr, b_hz (forward r, z, n, then backward r, z, n), the hidden weights whh [D, 6D]
+ * (engine layout, forward then backward) and b_hn [2D]: r = σ(gi_r + h·W_hr), z = σ(gi_z + h·W_hz),
+ * n = tanh(gi_n + r·(h·W_hn + b_hn)), h ← n + z·(h − n), h = 0 before the first step; the backward direction
+ * runs from t = T−1 down. Output [B, T, 2D] = forward ‖ backward. One workgroup per (direction, clip) walks
+ * the T steps with h in workgroup memory: per step its threads first compute h·W_hh, a vec4 of columns
+ * each (neighbouring threads read neighbouring columns of W_hh), then the new h, a vec4 of units each;
+ * threads loop when D needs more than the workgroup has. tanh as tfjs-webgpu's (no overflow to NaN).
+ */
+export class BiGruScanProgram {
+  variableNames = ['gi', 'whh', 'bhn'];
+  variableComponents = [4, 4, 4];
+  outputComponent = 4;
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout = { x: [2], y: [0] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+
+  constructor(batch: number, length: number, private readonly dim: number) {
+    this.outputShape = [batch, length, 2 * dim];
+    this.workgroupSize = [gruThreads(dim), 1, 1];
+    this.dispatch = [2, batch, 1];
+    this.shaderKey = `sedBiGruScan_${dim}`;
+  }
+
+  getUserCode(): string {
+    const D4 = this.dim / 4;
+    const threads = this.workgroupSize[0];
+    return `
+      var<workgroup> h : array<vec4<f32>, ${D4}>;
+      var<workgroup> gh : array<vec4<f32>, ${3 * D4}>;
+
+      fn sigmoid4(x : vec4<f32>) -> vec4<f32> { return 1.0 / (1.0 + exp(-x)); }
+      fn tanh4(x : vec4<f32>) -> vec4<f32> {
+        let e2x = exp(-2.0 * abs(x));
+        return sign(x) * (1.0 - e2x) / (1.0 + e2x);
+      }
+
+      fn main() {
+        let T = uniforms.giShape[1];
+        let dir = i32(workgroupId.x);
+        let b = i32(workgroupId.y);
+        let lane = i32(localIndex);
+        for (var j = lane; j < ${D4}; j = j + ${threads}) { h[j] = vec4<f32>(0.0); }
+        workgroupBarrier();
+        for (var i = 0; i < T; i = i + 1) {
+          let t = select(i, T - 1 - i, dir == 1);
+          for (var c = lane; c < ${3 * D4}; c = c + ${threads}) {
+            var acc = vec4<f32>(0.0);
+            var w = dir * ${3 * D4} + c;
+            for (var k = 0; k < ${D4}; k = k + 1) {
+              let hk = h[k];
+              acc = fma(vec4<f32>(hk.x), whh[w], acc);
+              acc = fma(vec4<f32>(hk.y), whh[w + ${6 * D4}], acc);
+              acc = fma(vec4<f32>(hk.z), whh[w + ${12 * D4}], acc);
+              acc = fma(vec4<f32>(hk.w), whh[w + ${18 * D4}], acc);
+              w = w + ${24 * D4};
+            }
+            gh[c] = acc;
+          }
+          workgroupBarrier();
+          let row = (b * T + t) * ${6 * D4} + dir * ${3 * D4};
+          for (var j = lane; j < ${D4}; j = j + ${threads}) {
+            let r = sigmoid4(gi[row + j] + gh[j]);
+            let z = sigmoid4(gi[row + ${D4} + j] + gh[${D4} + j]);
+            let n = tanh4(gi[row + ${2 * D4} + j] + r * (gh[${2 * D4} + j] + bhn[dir * ${D4} + j]));
+            let hj = n + z * (h[j] - n);
+            h[j] = hj;
+            result[(b * T + t) * ${2 * D4} + dir * ${D4} + j] = hj;
+          }
+          workgroupBarrier();
         }
       }
     `;

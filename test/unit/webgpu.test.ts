@@ -1,6 +1,6 @@
 /**
  * The webgpu backend end to end on whatever adapter Dawn finds — on CI machines without a GPU that is
- * Mesa's software OpenGL ES (llvmpipe), so this checks correctness, not speed: a parity fixture, the
+ * Mesa's software OpenGL ES (llvmpipe), so this checks correctness, not speed: parity fixtures, the
  * on-device dropout mask, and a training step's gradients (custom BatchNorm backward, Sum/Mean
  * gradients, filter-gradient kernels) against the cpu backend.
  */
@@ -104,20 +104,22 @@ describe('webgpu backend (software adapter on CI)', function () {
     await initBackend('wasm');
   });
 
-  it('runs the fmn04 parity fixture within the fixture tolerance (fused inference kernels)', async () => {
-    const weights = readSafetensors(path.join(FIXTURES, 'fmn04_tf64.weights.safetensors'));
-    const io = readSafetensors(path.join(FIXTURES, 'fmn04_tf64.io.safetensors')).tensors;
-    const config = configFromParityMetadata(weights.metadata);
-    const model = createModel(config, { weights: weights.tensors });
-    const m = io.get('input.mel') as HostTensor;
-    const out = model.forward(tf.tensor4d(m.data as Float32Array, [m.shape[0], 128, m.shape[3], 1]), { training: false });
-    for (const [key, ours] of [['embedding', out.embedding], ['strong_logits', out.strongLogits]] as const) {
-      const r = compare(await ours.data(), io.get(`output.${key}`)!, tolerance(config));
-      assert.ok(r.excess <= 0, `${key}: max |Δ| ${r.maxAbs}`);
-    }
-    tf.dispose(Object.values(out));
-    model.dispose();
-  });
+  for (const fixture of ['fmn04_tf64', 'fmn04_gru64']) {
+    it(`runs the ${fixture} parity fixture within the fixture tolerance (fused inference kernels)`, async () => {
+      const weights = readSafetensors(path.join(FIXTURES, `${fixture}.weights.safetensors`));
+      const io = readSafetensors(path.join(FIXTURES, `${fixture}.io.safetensors`)).tensors;
+      const config = configFromParityMetadata(weights.metadata);
+      const model = createModel(config, { weights: weights.tensors });
+      const m = io.get('input.mel') as HostTensor;
+      const out = model.forward(tf.tensor4d(m.data as Float32Array, [m.shape[0], 128, m.shape[3], 1]), { training: false });
+      for (const [key, ours] of [['embedding', out.embedding], ['strong_logits', out.strongLogits]] as const) {
+        const r = compare(await ours.data(), io.get(`output.${key}`)!, tolerance(config));
+        assert.ok(r.excess <= 0, `${key}: max |Δ| ${r.maxAbs}`);
+      }
+      tf.dispose(Object.values(out));
+      model.dispose();
+    });
+  }
 
   it('draws dropout masks on the device: values 0 or 1/(1−rate), drop fraction ≈ rate, new draws each call', async () => {
     assert.ok(tf.getKernel('SedDropoutMask', 'webgpu'), 'the webgpu mask kernel is registered');

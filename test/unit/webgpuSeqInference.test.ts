@@ -2,14 +2,14 @@
  * The fused sequence-model ops (engine/backend/webgpuSeqInference.ts) on the webgpu backend against the
  * same ops on the cpu backend, where they are the models' tfjs ops: sizes that are not multiples of the
  * GEMM, query or key tiles, scalar and vec4 paths, D = 64 with 4 heads and D = 256 with 8 heads, batch 1
- * and 3. Then whole TF and HYBRID models: the cpu outputs, and the dispatch count of the sequence model
- * and heads.
+ * and 3, BiGRU hidden sizes that do not fill or overflow the scan's workgroup. Then whole TF, HYBRID and
+ * BiGRU models: the cpu outputs, and the dispatch count of the sequence model and heads.
  * On machines without a GPU this runs on Mesa's software adapter, so shapes stay small.
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../engine/backend/select';
-import { fusedAttention, fusedLinear, fusedMinGru, fusedRmsNorm } from '../../engine/backend/webgpuSeqInference';
+import { fusedAttention, fusedBiGru, fusedLinear, fusedMinGru, fusedRmsNorm } from '../../engine/backend/webgpuSeqInference';
 import { backboneForward } from '../../engine/models/fmn';
 import { createModel, parseModelName } from '../../engine/models/index';
 import { DerivedCache } from '../../engine/models/layers';
@@ -64,6 +64,15 @@ function minGruCase(B: number, T: number, C: number, D: number): OpCase {
   };
 }
 
+/** A BiGRU layer's recurrence from its input projections gi [B,T,6D], whh [D,6D] and b_hn [2D]. */
+function biGruCase(B: number, T: number, D: number): OpCase {
+  return {
+    name: `BiGRU B=${B} T=${T} D=${D}`,
+    inputs: () => [rand([B, T, 6 * D], 1.5), rand([D, 6 * D], 1 / Math.sqrt(D)), rand([2 * D], 0.1)],
+    op: ([gi, whh, bhn]) => fusedBiGru(gi as tf.Tensor3D, whh, bhn),
+  };
+}
+
 const CASES: OpCase[] = [
   linearCase([3, 7, 20], 70, { bias: true, norm: true, gelu: true }), // 2 column tiles, N % 4 ≠ 0
   linearCase([1, 70, 64], 196, { norm: true, bias: true }), // 2 row tiles: the fused qkv + gates of D = 64
@@ -79,15 +88,21 @@ const CASES: OpCase[] = [
   attentionCase(1, 70, 64, 4, false, false, true),
   minGruCase(3, 13, 7 * 16, 16), // the HYBRID projection: q, k, v, forward ĥ ‖ g, backward ĥ ‖ g
   minGruCase(1, 9, 32, 8),
+  biGruCase(2, 250, 64), // the fmn04_gru64 fixture: 48 of 64 threads
+  biGruCase(1, 30, 256), // fmn10+bigru:256: 192 threads
+  biGruCase(3, 37, 100), // 75 gate columns on 96 threads
+  biGruCase(1, 20, 400), // 300 gate columns: threads loop
 ];
 
 /**
  * Models and the dispatches of their sequence model and heads: projection, per layer TF 5 (qkv + gates,
  * attention, to_out, FF in, FF out) or HYBRID 7 (qkv + minGRU projections, scan, rnn.to_out, attention
  * with the mix, to_out, FF in, FF out), final RMSNorm, strong head, weak head (mean as transpose +
- * reduce, linear). Before the fused ops: 120 for TF, 212 for HYBRID.
+ * reduce, linear). Before the fused ops: 120 for TF, 212 for HYBRID. BiGRU has no projection or final
+ * norm: per layer 2 (both directions' input projections, both scans), where the time loop was ~15 per
+ * frame (7660 at T = 250).
  */
-const MODELS: [string, number][] = [['fmn10+tf:256', 16], ['fmn04+tf:64', 16], ['fmn04+hybrid:128', 20]];
+const MODELS: [string, number][] = [['fmn10+tf:256', 16], ['fmn04+tf:64', 16], ['fmn04+hybrid:128', 20], ['fmn04+bigru:64', 8], ['fmn10+bigru:256', 8]];
 
 /** A small deterministic mel [1,128,T,1] (same values on every backend). */
 const mel = (): tf.Tensor4D => tf.tensor4d(Float32Array.from({ length: 128 * 24 }, (_, i) => Math.sin(i * 0.37) * 2), [1, 128, 24, 1]);

@@ -6,15 +6,17 @@
  *   r = σ(W_ir x + b_ir + W_hr h + b_hr), z = σ(W_iz x + b_iz + W_hz h + b_hz),
  *   n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h' = (1 − z) ⊙ n + z ⊙ h, h₀ = 0.
  *
- * The recurrence is inherently sequential, so per time step it does the minimum: the input projections
- * of all frames come from one matmul per direction beforehand (with b_hr, b_hz folded in), both
- * directions advance together through one [B,2D]×[2D,6D] block-diagonal matmul, and each step is its own
- * tidy so memory stays O(B·T·D).
+ * The input projections of all frames come from one matmul per direction beforehand (with b_hr, b_hz
+ * folded in); the time loop is scan.ts `biGruScan`. Inference on webgpu runs the fused ops
+ * (webgpuSeqInference.ts) instead: 2 dispatches per layer, one GEMM for both directions' projections and
+ * one for the whole recurrence.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamGetter, ParamSpec } from '../params';
 import { torchDefaultBound } from '../init';
 import type { ForwardContext } from '../layers';
+import { biGruScan } from '../scan';
+import { fusedBiGru, fusedLinear, seqKernelsActive } from '../../backend/webgpuSeqInference';
 import type { SeqModelDef } from './types';
 
 const LAYERS = 2;
@@ -36,54 +38,49 @@ function layerSpecs(l: number, inDim: number, D: number): ParamSpec[] {
   return specs;
 }
 
-/** Columns [from, from+D) of a [rows, 3D] matrix (gate r, z or n of a stacked GRU weight). */
-function gate(w: tf.Tensor, g: number, D: number): tf.Tensor {
-  return tf.slice(w, [0, g * D], [w.shape[0], D]);
+/** A layer's parameters of one direction ('' or '_reverse'). */
+const param = (p: ParamGetter, l: number, name: string, dir: string): tf.Tensor => p(`seq_model.0.gru.${name}_l${l}${dir}`);
+
+/** Bias of the input projection: b_ih + [b_hr, b_hz, 0] (b_hn stays inside r ⊙ (W_hn h + b_hn)). */
+function projectionBias(bih: tf.Tensor, bhh: tf.Tensor, D: number): tf.Tensor {
+  return tf.add(bih, tf.concat([tf.slice(bhh, [0], [2 * D]), tf.zeros([D])]));
 }
+
+/** b_hn, the part of b_hh inside r ⊙ (W_hn h + b_hn). */
+const hiddenBias = (bhh: tf.Tensor, D: number): tf.Tensor => tf.slice(bhh, [2 * D], [D]);
 
 function gruLayer(p: ParamGetter, l: number, x: tf.Tensor3D, D: number): tf.Tensor3D {
   const [B, T, inDim] = x.shape;
-  const key = (name: string, dir: string): tf.Tensor => p(`seq_model.0.gru.${name}_l${l}${dir}`);
-  // Both directions advance together on a [B, 2D] state h = [h_fwd, h_bwd]; gate columns are laid out
-  // [r_f, r_b, z_f, z_b, n_f, n_b] so r, z and n of both directions are contiguous slices.
-  // Input projections of all frames, one matmul per direction; the backward one is time-reversed so
-  // step t reads frame t for both. b_hr, b_hz are added here; b_hn stays inside r ⊙ (W_hn h + b_hn).
+  const key = (name: string, dir: string): tf.Tensor => param(p, l, name, dir);
+  // One matmul per direction; the backward one is time-reversed so step t reads frame t for both.
   const xs = tf.reshape(x, [B * T, inDim]) as tf.Tensor2D;
-  const gi = DIRS.map((dir) => {
-    const bias = tf.add(key('bias_ih', dir), tf.concat([tf.slice(key('bias_hh', dir), [0], [2 * D]), tf.zeros([D])]));
-    const g = tf.reshape(tf.fused.matMul({ a: xs, b: key('weight_ih', dir) as tf.Tensor2D, bias }), [B, T, 3 * D]);
+  const [giF, giB] = DIRS.map((dir) => {
+    const bias = projectionBias(key('bias_ih', dir), key('bias_hh', dir), D);
+    const g = tf.reshape(tf.fused.matMul({ a: xs, b: key('weight_ih', dir) as tf.Tensor2D, bias }), [B, T, 3 * D]) as tf.Tensor3D;
     return dir ? tf.reverse(g, 1) : g;
   });
-  const cols = (t: tf.Tensor, g: number): tf.Tensor => tf.slice(t, [0, 0, g * D], [B, T, D]);
-  const giRz = tf.unstack(tf.transpose(tf.concat([cols(gi[0], 0), cols(gi[1], 0), cols(gi[0], 1), cols(gi[1], 1)], 2), [1, 0, 2])); // T × [B,4D]
-  const giN = tf.unstack(tf.transpose(tf.concat([cols(gi[0], 2), cols(gi[1], 2)], 2), [1, 0, 2])); // T × [B,2D]
-  // Block-diagonal hidden weight [2D, 6D]: one plain 2-D matmul per step (the wasm backend runs batched
-  // matmuls on a much slower path than 2-D ones); the zero blocks double its MACs but not its time.
   const [wf, wb] = DIRS.map((dir) => key('weight_hh', dir));
-  const zero = tf.zeros([D, D]);
-  const whh = tf.concat([
-    tf.concat([gate(wf, 0, D), zero, gate(wf, 1, D), zero, gate(wf, 2, D), zero], 1),
-    tf.concat([zero, gate(wb, 0, D), zero, gate(wb, 1, D), zero, gate(wb, 2, D)], 1),
-  ], 0) as tf.Tensor2D;
-  const bhn = tf.concat([tf.zeros([4 * D]), ...DIRS.map((dir) => tf.slice(key('bias_hh', dir), [2 * D], [D]))]);
-  let h: tf.Tensor2D = tf.zeros([B, 2 * D]);
-  const outs: tf.Tensor2D[] = [];
-  for (let t = 0; t < T; t++) {
-    const prev = h;
-    const next = tf.tidy(() => {
-      const gh = tf.fused.matMul({ a: prev, b: whh, bias: bhn }); // [B,6D]
-      const rz = tf.sigmoid(tf.add(giRz[t], tf.slice(gh, [0, 0], [B, 4 * D])));
-      const r = tf.slice(rz, [0, 0], [B, 2 * D]);
-      const z = tf.slice(rz, [0, 2 * D], [B, 2 * D]);
-      const n = tf.tanh(tf.add(giN[t], tf.mul(r, tf.slice(gh, [0, 4 * D], [B, 2 * D]))));
-      return tf.add(n, tf.mul(z, tf.sub(prev, n))) as tf.Tensor2D;
-    });
-    outs.push(next);
-    h = next;
-  }
-  const hs = tf.stack(outs, 1) as tf.Tensor3D; // [B,T,2D]; the backward half is in reversed time
-  for (const o of outs) o.dispose();
-  return tf.concat([tf.slice(hs, [0, 0, 0], [B, T, D]), tf.reverse(tf.slice(hs, [0, 0, D], [B, T, D]), 1)], 2);
+  const [bf, bb] = DIRS.map((dir) => hiddenBias(key('bias_hh', dir), D));
+  return biGruScan(giF, giB, [wf, wb], [bf, bb]);
+}
+
+/**
+ * A layer as fused ops: one GEMM for the input projections of both directions (weights and biases joined
+ * once into the derived cache, forward then backward), then both recurrences in one dispatch.
+ */
+function gruLayerFused(p: ParamGetter, l: number, x: tf.Tensor3D, D: number, ctx: ForwardContext): tf.Tensor3D {
+  const sources = DIRS.flatMap((dir) => ['weight_ih', 'bias_ih', 'weight_hh', 'bias_hh'].map((name) => param(p, l, name, dir)));
+  const join = (): tf.Tensor[] => {
+    const [wif, bif, whf, bhf, wib, bib, whb, bhb] = sources;
+    return [
+      tf.concat([wif, wib], 1),
+      tf.concat([projectionBias(bif, bhf, D), projectionBias(bib, bhb, D)]),
+      tf.concat([whf, whb], 1),
+      tf.concat([hiddenBias(bhf, D), hiddenBias(bhb, D)]),
+    ];
+  };
+  const [wih, bias, whh, bhn] = ctx.derived ? ctx.derived.get(`seq_model.0.gru.l${l}`, sources, join) : join();
+  return fusedBiGru(fusedLinear(x, wih, bias), whh, bhn);
 }
 
 export const bigruModel: SeqModelDef = {
@@ -93,9 +90,10 @@ export const bigruModel: SeqModelDef = {
     return specs;
   },
   outDim: (D) => 2 * D,
-  forward(p, _E, D, z, _ctx: ForwardContext) {
+  forward(p, _E, D, z, ctx: ForwardContext) {
+    const fused = !ctx.training && seqKernelsActive();
     let x = z;
-    for (let l = 0; l < LAYERS; l++) x = gruLayer(p, l, x, D);
+    for (let l = 0; l < LAYERS; l++) x = fused ? gruLayerFused(p, l, x, D, ctx) : gruLayer(p, l, x, D);
     return { seq: x };
   },
   macs(E, D, T) {
