@@ -9,7 +9,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { withInputs, type ConvGradAttrs } from './wasmKernels';
-import { runProgram, webgpuUtil, type Uniform, type WebgpuUtil } from './webgpuProgram';
+import { ElementwiseProgram, runProgram, webgpuUtil, type Uniform, type WebgpuUtil } from './webgpuProgram';
+
+/** value[o] = Σ_s partial[s, o]. */
+const COLUMN_SUM = `
+        var value = 0.0;
+        for (var s = 0; s < uniforms.partialShape[0]; s = s + 1) { value = value + partial[s * uniforms.size + index]; }`;
 
 /** Cap on threads (split × filter elements) per dispatch; sets the split count for large filters. */
 const MAX_THREADS = 1 << 22;
@@ -90,8 +95,11 @@ function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, a: ConvGradAttrs, depthwise
     { type: 'int32', data: [chunk] },
     { type: 'int32', data: [filterSize] },
   ];
-  const partial = tf.engine().makeTensorFromTensorInfo(runProgram(backend, program, [x, dy], uniforms));
-  return tf.reshape(splits === 1 ? partial : tf.sum(partial, 0), filterShape);
+  const partial = runProgram(backend, program, [x, dy], uniforms);
+  // Summing the splits in one pass: tf.sum over axis 0 transposes first (two dispatches per filter gradient).
+  const summed = splits === 1 ? partial : runProgram(backend, new ElementwiseProgram([filterSize], ['partial'], '', 'sedColumnSum', COLUMN_SUM, util), [partial], []);
+  if (summed !== partial) (backend as { disposeData(id: tf.DataId): void }).disposeData(partial.dataId);
+  return tf.reshape(tf.engine().makeTensorFromTensorInfo(summed), filterShape);
 }
 
 let registered = false;

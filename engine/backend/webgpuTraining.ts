@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ElementwiseProgram, fused, run, runProgram, webgpuUtil, type Uniform } from './webgpuProgram';
 import { seGate } from './webgpuInference';
+import { registerWebgpuTrainingOps } from './webgpuTrainingOps';
 import { ChannelSplitProgram, NORM_UNIFORMS, SeBackwardProgram, applyBody, applyPrelude, seBackwardFits, seGradBody, splitFinishBody, type SplitMode, type TrainAct } from './webgpuTrainingPrograms';
 
 export type { TrainAct };
@@ -107,6 +108,7 @@ export async function registerWebgpuTrainingKernels(): Promise<void> {
     },
   });
   registered = true;
+  await registerWebgpuTrainingOps();
 }
 
 /** Whether `batchNormAct` runs fused (webgpu); elsewhere the caller keeps its tfjs ops. */

@@ -73,7 +73,10 @@ export function rotaryAttention(p: ParamGetter, prefix: string, x: tf.Tensor3D, 
   const [B, T] = x.shape;
   const n = rmsNorm(p, `${prefix}.norm`, x);
   const [q, k, v] = projectQkv(n, p(`${prefix}.to_qkv.weight`), o.heads);
-  const { cos, sin } = rotaryTables(p(`${prefix}.pos_encoding.freqs`), T);
+  // The tables depend on the (fixed) freqs and T only: cached instead of 4 dispatches per layer and step.
+  const freqs = p(`${prefix}.pos_encoding.freqs`);
+  const tables = (): tf.Tensor[] => Object.values(rotaryTables(freqs, T));
+  const [cos, sin] = (ctx.derived ? ctx.derived.get(`${prefix}.rotary@${T}`, [freqs], tables) : tables()) as tf.Tensor2D[];
   const rot = rotateHalfMatrix(q.shape[3]);
   const out = sdpa(applyRotary(q, cos, sin, rot), applyRotary(k, cos, sin, rot), v, o.dropout, ctx);
   const gates = tf.sigmoid(linear(n, p(`${prefix}.to_gates.weight`), p(`${prefix}.to_gates.bias`))); // [B,T,h]

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ParamGetter, ParamSpec } from './params';
 import { torchDefaultBound } from './init';
 import { dropoutMask } from '../backend/dropoutMask';
+import { fusedTrainingOps, geluFused } from '../backend/webgpuTrainingOps';
 
 /** Per-forward context: training flag, dropout, and BatchNorm batch statistics for the running-stat update. */
 export interface ForwardContext {
@@ -90,6 +91,7 @@ export function hardswish<T extends tf.Tensor>(x: T): T {
 
 /** GELU, exact erf form (PyTorch nn.GELU default). */
 export function gelu<T extends tf.Tensor>(x: T): T {
+  if (fusedTrainingOps()) return geluFused(x);
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))) as T;
 }
 

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamSpec } from './params';
+import { fusedTrainingOps, rotaryFused } from '../backend/webgpuTrainingOps';
 
 /** inv_freq_i = 1 / 10000^(2i/d), i = 0..d/2−1 (upstream stores them as the parameter `freqs`). */
 export function rotaryFreqs(headDim: number): Float32Array {
@@ -40,6 +41,7 @@ export function rotateHalfMatrix(d: number): tf.Tensor2D {
 
 /** x [B,h,T,d] → x·cos + rotate_half(x)·sin, with `rot` = rotateHalfMatrix(d). */
 export function applyRotary(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D, rot: tf.Tensor2D): tf.Tensor4D {
+  if (fusedTrainingOps()) return rotaryFused(x, cos, sin);
   const [B, H, T, d] = x.shape;
   const rotated = tf.reshape(tf.matMul(tf.reshape(x, [B * H * T, d]), rot), [B, H, T, d]);
   return tf.add(tf.mul(x, cos), tf.mul(rotated, sin));

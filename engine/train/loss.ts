@@ -3,6 +3,7 @@
  * knowledge-distillation mix w·BCE(student, teacher) + (1−w)·BCE(student, hard labels).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedTrainingOps, kdLossFused } from '../backend/webgpuTrainingOps';
 
 /** mean(max(x,0) − x·y + log(1 + e^−|x|)) — PyTorch's BCEWithLogitsLoss (mean), stable for large |x|. */
 export function bceWithLogits(logits: tf.Tensor, targets: tf.Tensor): tf.Scalar {
@@ -19,6 +20,7 @@ export function bceWithLogits(logits: tf.Tensor, targets: tf.Tensor): tf.Scalar 
  */
 export function distillationLoss(logits: tf.Tensor, hard: tf.Tensor, teacher: tf.Tensor | null, kdWeight: number): tf.Scalar {
   if (!(kdWeight >= 0 && kdWeight <= 1)) throw new Error(`KD weight must be in [0, 1], got ${kdWeight}`);
+  if (fusedTrainingOps() && logits.shape.join(',') === hard.shape.join(',')) return kdLossFused(logits, hard, teacher ?? hard, teacher ? kdWeight : 0);
   if (!teacher) return bceWithLogits(logits, hard);
   return tf.tidy(() => tf.add(tf.mul(bceWithLogits(logits, teacher), kdWeight), tf.mul(bceWithLogits(logits, hard), 1 - kdWeight)) as tf.Scalar);
 }
