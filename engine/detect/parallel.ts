@@ -4,10 +4,9 @@
  * back in input order; a failing file is reported as an Error in its slot, the others finish.
  * The worker entry is this module itself (its compiled form inside the engine bundle).
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { initBackend } from '../backend/select';
+import { workerEntry } from '../workerEntry';
 import { OnnxChunkScorer } from '../onnx/select';
 import { loadModel, resolveModelDir } from './modelStore';
 import { detectFile, type DetectOptions, type DetectResult } from './pipeline';
@@ -28,17 +27,6 @@ type WorkerMessage =
   | { type: 'result'; index: number; result: DetectResult }
   | { type: 'error'; index: number; message: string }
   | { type: 'fatal'; message: string };
-
-/**
- * The script a worker runs: the engine bundle (this module compiled into it). From TypeScript sources
- * (tsx) it is the built `dist/engine.js`, since tsx's loader does not reach worker threads on Node 20;
- * undefined when there is none, and then detection stays on one thread.
- */
-export function workerEntry(): string | undefined {
-  if (!__filename.endsWith('.ts')) return __filename;
-  const built = path.resolve(__dirname, '..', '..', 'dist', 'engine.js');
-  return fs.existsSync(built) ? built : undefined;
-}
 
 export async function detectFilesParallel(
   files: string[],

@@ -83,6 +83,11 @@ export interface EngineSedModel extends SedModel {
    */
   takeBatchNormStats(): Map<string, { mean: tf.Tensor1D; variance: tf.Tensor1D }>;
   /**
+   * Makes `stats` (a replica's `takeBatchNormStats`, e.g. from a data-parallel worker thread) the pending
+   * statistics for `applyBatchNormUpdate`, replacing any; the model takes ownership of the tensors.
+   */
+  queueBatchNormStats(stats: Map<string, { mean: tf.Tensor1D; variance: tf.Tensor1D }>): void;
+  /**
    * Everything after the backbone: embedding [B,T,E] → sequence model and heads (embedding echoed back).
    * Used to check the sequence model in isolation and to train on cached embeddings of a frozen backbone.
    */
@@ -183,6 +188,11 @@ class Model implements EngineSedModel {
     const stats = this.pending;
     this.pending = new Map();
     return stats;
+  }
+
+  queueBatchNormStats(stats: Map<string, { mean: tf.Tensor1D; variance: tf.Tensor1D }>): void {
+    this.disposePending();
+    this.pending = stats;
   }
 
   private disposePending(): void {

@@ -11,7 +11,8 @@ import type { SedModel } from '../models/types';
 import { drawMixup, drawShifts, jitteredBand, mixBatch, mixTargets, rollTargets, shiftMel, targetShift, waveMix, type AugmentConfig, type Example, type MixupDraw } from './augment';
 import type { Segment } from './data';
 import { FRAMES_PER_SEGMENT } from './labels';
-import { distillationLoss } from './loss';
+import { chunkGradients } from './chunkGradients';
+import { splitChunks, type ChunkRange, type GradientWorkers, type RemoteResult } from './gradientWorkers';
 import type { GroupedAdam } from './optimizer';
 import type { Rng } from './rng';
 import type { MelFn } from './validation';
@@ -70,6 +71,8 @@ export interface StepContext {
    * a few 10 s clips. BatchNorm statistics are then per chunk (the one difference to a whole batch).
    */
   microBatch: number;
+  /** Worker threads that take a share of each batch's chunks (CPU backends; see gradientWorkers.ts). */
+  workers?: GradientWorkers;
 }
 
 /** Gradient sums between optimizer steps (kept tensors), each contribution weighted. */
@@ -81,10 +84,19 @@ export class GradAccumulator {
   batches = 0;
 
   add(grads: Map<string, tf.Tensor>, weight: number): void {
+    this.accumulate(grads, weight, weight);
+  }
+
+  /** Adds gradients already multiplied by their weights (a worker's sum over chunks), which total `weight`. */
+  addWeightedSum(grads: Map<string, tf.Tensor>, weight: number): void {
+    this.accumulate(grads, 1, weight);
+  }
+
+  private accumulate(grads: Map<string, tf.Tensor>, scale: number, weight: number): void {
     tf.tidy(() => {
       for (const [k, g] of grads) {
         const old = this.sums.get(k);
-        const scaled = weight === 1 ? g : tf.mul(g, weight);
+        const scaled = scale === 1 ? g : tf.mul(g, scale);
         this.sums.set(k, tf.keep(old ? tf.add(old, scaled) : scaled === g ? g.clone() : scaled));
         old?.dispose();
       }
@@ -174,46 +186,66 @@ export class StopRequested extends Error {
 
 /**
  * Forward/backward of a batch, chunk by chunk; leaves the batch-mean gradient (weight 1 in total) in
- * `acc` and returns the batch-mean loss. Between chunks it yields to the event loop (so a JSON-RPC
- * cancel or Ctrl-C is read: a batch can take half a minute on wasm) and throws StopRequested when
- * `signal` has fired.
+ * `acc` and returns the batch-mean loss. With `ctx.workers` the later chunks run on worker threads while
+ * this thread runs the first ones. Between chunks it yields to the event loop (so a JSON-RPC cancel or
+ * Ctrl-C is read: a batch can take half a minute on wasm) and throws StopRequested when `signal` has fired.
  */
 export async function batchStep(ctx: StepContext, b: HostBatch, acc: GradAccumulator, signal?: AbortSignal): Promise<number> {
-  const vars = ctx.names.map((n) => ctx.model.params.get(n)!);
-  const nameOf = new Map(vars.map((v, i) => [v.name, ctx.names[i]]));
   const inputs = prepareInputs(ctx, b);
+  const ranges: ChunkRange[] = [];
+  for (let s = 0; s < b.size; s += ctx.microBatch) ranges.push({ start: s, n: Math.min(ctx.microBatch, b.size - s) });
+  const parts = ctx.workers && ranges.length > 1 ? splitChunks(ranges, ctx.workers.count + 1) : [ranges];
+  const remote = parts.length > 1 ? ctx.workers!.run(ctx.model as EngineSedModel, ctx.optimizer.step, b.size, inputs, parts.slice(1)) : undefined;
+  remote?.catch(() => undefined); // awaited after this thread's chunks; meanwhile a failure must not count as unhandled
   let lossSum = 0;
   try {
-    for (let s = 0; s < b.size; s += ctx.microBatch) {
+    for (const { start, n } of parts[0]) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (signal?.aborted) throw new StopRequested();
-      const n = Math.min(ctx.microBatch, b.size - s);
       const loss = tf.tidy(() => {
-        const take = <T extends tf.Tensor>(t: T) => (n === b.size ? t : (tf.slice(t, s, n) as T));
-        const mel = take(inputs.mel);
-        const hard = take(inputs.hard);
-        const soft = inputs.soft ? take(inputs.soft) : null;
-        const { value, grads } = tf.variableGrads(() => distillationLoss(ctx.model.forward(mel, { training: true }).strongLogits, hard, soft, ctx.kdWeight), vars);
-        const named = new Map<string, tf.Tensor>();
-        for (const [vn, g] of Object.entries(grads)) named.set(nameOf.get(vn)!, g);
-        acc.add(named, n / b.size);
-        return value;
+        const take = <T extends tf.Tensor>(t: T) => (n === b.size ? t : (tf.slice(t, start, n) as T));
+        const { loss, grads } = chunkGradients(ctx.model, ctx.names, take(inputs.mel), take(inputs.hard), inputs.soft ? take(inputs.soft) : null, ctx.kdWeight);
+        acc.add(grads, n / b.size);
+        return loss;
       });
       // BatchNorm running statistics of this training forward (PyTorch updates them in train mode).
       // Inside a tidy so the new running values' temporaries (assigned into the variables) are released.
       tf.tidy(() => {
         (ctx.model as Partial<EngineSedModel>).applyBatchNormUpdate?.();
       });
-      const v = (await readBack(loss, 'training step'))[0]; // async: webgpu in Node has no synchronous read-back
+      lossSum += checkedLoss((await readBack(loss, 'training step'))[0]) * n; // async: webgpu in Node has no synchronous read-back
       loss.dispose();
-      if (!Number.isFinite(v)) throw new Error(`training loss became ${v} (learning rate too high, or bad input audio)`);
-      lossSum += v * n;
     }
+    for (const result of remote ? await remote : []) lossSum += applyRemote(ctx, result, b.size, acc);
+  } catch (err) {
+    await remote?.catch(() => undefined); // a stopped batch is dropped whole: let the workers finish it first
+    throw err;
   } finally {
     inputs.dispose();
   }
   acc.batches++;
   return lossSum / b.size;
+}
+
+function checkedLoss(v: number): number {
+  if (!Number.isFinite(v)) throw new Error(`training loss became ${v} (learning rate too high, or bad input audio)`);
+  return v;
+}
+
+/** A worker's share: its gradient sum into `acc`, its chunks' BN statistics in chunk order; returns Σ loss·n. */
+function applyRemote(ctx: StepContext, r: RemoteResult, batchSize: number, acc: GradAccumulator): number {
+  const clips = r.chunks.reduce((sum, c) => sum + c.n, 0);
+  tf.tidy(() => acc.addWeightedSum(new Map(ctx.names.map((name, i) => [name, tf.tensor(r.grads[i], ctx.model.params.get(name)!.shape)])), clips / batchSize));
+  let lossSum = 0;
+  for (const c of r.chunks) {
+    const model = ctx.model as EngineSedModel;
+    model.queueBatchNormStats(new Map(Object.entries(c.batchNorm).map(([prefix, st]) => [prefix, { mean: tf.tensor1d(st.mean), variance: tf.tensor1d(st.variance) }])));
+    tf.tidy(() => {
+      model.applyBatchNormUpdate();
+    });
+    lossSum += checkedLoss(c.loss) * c.n;
+  }
+  return lossSum;
 }
 
 /** Apply the accumulated gradients with LR factor `factor`. */

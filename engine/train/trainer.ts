@@ -7,14 +7,17 @@
  * Output folder: `last/` and `best/` (checkpoint folders), `resume.safetensors`, `history.json`.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { fetchWeights, loadCheckpoint, saveCheckpoint } from '../checkpoint/index';
 import { writeFileAtomic } from '../io/atomicWrite';
+import type { EngineSedModel } from '../models/index';
 import type { SedModel } from '../models/types';
 import { REFERENCE_AUGMENT, type AugmentConfig } from './augment';
 import { AudioCache, cacheSize } from './cache';
 import { epochBatches, loadLabelledSet, type LabelledSet } from './data';
+import { GradientWorkers } from './gradientWorkers';
 import { buildStartModel, readInitSource, trainableNames } from './init';
 import { baseLearningRates, GroupedAdam } from './optimizer';
 import { loadResumeState, resumePath, saveResumeState, type EpochRecord, type LoopPosition } from './resumeState';
@@ -44,6 +47,11 @@ export interface TrainOptions {
    * Default: the whole batch, except on wasm (4 GB heap) ⌊1.6/α⌋ clips (fmn04: 4, fmn10: 1).
    */
   microBatch?: number;
+  /**
+   * Worker threads that take a share of each batch's chunks, on the CPU backends (wasm and cpu run one
+   * thread each). Default: one per further core, at most 3; 0 = this thread only.
+   */
+  workers?: number;
   backboneLr?: number;
   seqLr?: number;
   layerDecay?: number;
@@ -104,6 +112,8 @@ export interface TrainSummary {
   cacheBytes: number;
   /** Mean seconds per training epoch in this run (excluding validation). */
   secondsPerEpoch?: number;
+  /** Worker threads that shared the forward/backward passes (0: this thread alone). */
+  workerThreads: number;
 }
 
 /** Resolved recipe with defaults (also recorded in the checkpoints). */
@@ -143,6 +153,18 @@ export function resolveRecipe(o: TrainOptions) {
 export function defaultMicroBatch(widthMult: number, batchSize: number): number {
   if (tf.getBackend() !== 'wasm') return batchSize;
   return Math.max(1, Math.min(batchSize, Math.floor(1.6 / widthMult + 1e-9)));
+}
+
+/** Data-parallel workers on the CPU backends when a batch has several chunks (see TrainOptions.workers). */
+function startWorkers(requested: number | undefined, model: EngineSedModel, names: string[], kdWeight: number, severalChunks: boolean): GradientWorkers | undefined {
+  const backend = tf.getBackend();
+  if (backend !== 'wasm' && backend !== 'cpu') {
+    if (requested) throw new Error(`--workers: worker threads share work on the wasm and cpu backends only (active: ${backend})`);
+    return undefined;
+  }
+  const count = requested ?? Math.min(3, os.availableParallelism() - 1);
+  if (!Number.isInteger(count) || count < 0) throw new Error(`--workers must be a non-negative integer, got ${requested}`);
+  return severalChunks ? GradientWorkers.start(count, backend, model, names, kdWeight) : undefined;
 }
 
 function epochOrder(seed: number, epoch: number, n: number): number[] {
@@ -221,6 +243,8 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
     model, classes: classes.length, names, optimizer, melOf, kdWeight: recipe.kdWeight, microBatch,
     teacherProbs: teacher ? (mel) => tf.tidy(() => tf.gather(tf.sigmoid(teacher!.forward(mel, { training: false }).strongLogits), teacherCols!, 2) as tf.Tensor3D) : undefined,
   };
+  ctx.workers = startWorkers(o.workers, model, names, recipe.kdWeight, microBatch < recipe.batchSize);
+  if (ctx.workers) log(`forward/backward shared with ${ctx.workers.count} worker thread${ctx.workers.count > 1 ? 's' : ''}`);
   const acc = new GradAccumulator();
   const meta = (metrics?: Record<string, unknown>) => ({
     classes,
@@ -314,6 +338,7 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
       log(`stopped: saved ${lastDir} and the resume state (epoch ${pos.epoch + 1}, batch ${pos.batchInEpoch})`);
     }
   } finally {
+    await ctx.workers?.dispose();
     acc.reset();
     optimizer.dispose();
     model.dispose();
@@ -332,5 +357,6 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
     classes,
     cacheBytes: cacheSize(cache.dir),
     secondsPerEpoch: epochSeconds.length ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length : undefined,
+    workerThreads: ctx.workers?.count ?? 0,
   };
 }

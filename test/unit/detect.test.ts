@@ -8,7 +8,7 @@ import { loadCheckpoint, saveCheckpoint } from '../../engine/checkpoint/index';
 import { decodeEvents } from '../../engine/detect/events';
 import { detectFile, selectClasses } from '../../engine/detect/pipeline';
 import { scoreAudioFiles } from '../../engine/detect/scoreSet';
-import { workerEntry } from '../../engine/detect/parallel';
+import { workerEntry } from '../../engine/workerEntry';
 import { readGroundTruthTsv } from '../../engine/detect/groundTruth';
 import { evaluate, evaluateFiles } from '../../engine/eval/index';
 import { createModel, parseModelName } from '../../engine/models/index';

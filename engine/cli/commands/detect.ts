@@ -8,7 +8,8 @@ import { EXPORT_FORMATS, formatAudacityLabels, formatDcaseTsv, formatEventsJson,
 import * as os from 'node:os';
 import { readCheckpointConfig } from '../../checkpoint/index';
 import { loadModel, resolveModelDir } from '../../detect/modelStore';
-import { detectFilesParallel, workerEntry } from '../../detect/parallel';
+import { detectFilesParallel } from '../../detect/parallel';
+import { workerEntry } from '../../workerEntry';
 import { detectFile, selectClasses, type DetectResult } from '../../detect/pipeline';
 import { writeFileAtomic } from '../../io/atomicWrite';
 import { cachedOnnxModel } from '../../onnx/cache';

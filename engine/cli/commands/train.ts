@@ -21,6 +21,7 @@ interface TrainCliOptions {
   batch: string;
   accumulate: string;
   microBatch?: string;
+  workers?: string;
   lr: string;
   seqLr: string;
   layerDecay: string;
@@ -69,6 +70,7 @@ export function register(program: Command): void {
     .option('--batch <n>', 'batch size', '32')
     .option('--accumulate <n>', 'batches per optimizer step (gradient accumulation)', '1')
     .option('--micro-batch <n>', 'clips per forward/backward pass (default: the batch; on wasm ⌊1.6/α⌋, its heap is 4 GB)')
+    .option('--workers <n>', 'wasm/cpu: worker threads sharing each batch\'s micro-batches (default: one per further core, at most 3; 0 = off)')
     .option('--lr <x>', 'backbone learning rate (last backbone block; earlier ones ×layer-decay each)', '3e-3')
     .option('--seq-lr <x>', 'learning rate of the sequence model and heads', '1.5e-3')
     .option('--layer-decay <x>', 'layer-wise LR decay over features.<i>', '0.9')
@@ -120,6 +122,7 @@ export function register(program: Command): void {
         batchSize: num('--batch', o.batch, true),
         accumulate: num('--accumulate', o.accumulate, true),
         microBatch: num('--micro-batch', o.microBatch, true),
+        workers: num('--workers', o.workers, true),
         backboneLr: num('--lr', o.lr),
         seqLr: num('--seq-lr', o.seqLr),
         layerDecay: num('--layer-decay', o.layerDecay),
