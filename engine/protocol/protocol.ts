@@ -390,7 +390,7 @@ export interface TrainParams extends WorkDoneParams {
   trainAudio: string;
   epochs: number;
   /**
-   * Other trainer options (engine/train `TrainOptions`): batchSize, accumulate, microBatch, backboneLr, seqLr,
+   * Other trainer options (engine/train `TrainOptions`): batchSize, accumulate, microBatch, workers, backboneLr, seqLr,
    * layerDecay, warmupSteps, warmupFraction, augment, kdWeight, teacher, pseudoLabels, init,
    * freezeBackbone, valTsv, valAudio, valDurations, trainDurations, validateEvery, medianWindow, seed,
    * resume, classes, cacheDir, limit, valLimit, evalBatchSize.

@@ -12,7 +12,7 @@ import type { EngineServer } from '../server';
 
 /** Options a client may pass through; the function-valued ones are the server's to set. */
 const PASSTHROUGH = [
-  'batchSize', 'accumulate', 'microBatch', 'backboneLr', 'seqLr', 'layerDecay', 'warmupSteps', 'warmupFraction', 'augment', 'kdWeight', 'teacher',
+  'batchSize', 'accumulate', 'microBatch', 'workers', 'backboneLr', 'seqLr', 'layerDecay', 'warmupSteps', 'warmupFraction', 'augment', 'kdWeight', 'teacher',
   'pseudoLabels', 'init', 'freezeBackbone', 'valTsv', 'valAudio', 'valDurations', 'trainDurations', 'validateEvery', 'medianWindow',
   'seed', 'resume', 'classes', 'cacheDir', 'limit', 'valLimit', 'evalBatchSize',
 ];
