@@ -2,7 +2,7 @@
  * GPU benchmark + parity run for a machine reached through the device tool (see bench/gpu/remote.sh):
  * parity of every parity fixture on the active backend (webgpu), inference throughput (model only and
  * with the frontend) and training throughput (forward + backward + Adam) at batch 64, each against the
- * reference's H200 figures (anchors). Writes JSON to $OUT/gpu.json (or ./gpu.json).
+ * reference's H200 figures (anchors), with Adam alone timed too (adam_ms). Writes JSON to $OUT/gpu.json (or ./gpu.json).
  * `--streams 1,2,4` measures inference of `--stream-models` with that many processes sharing the GPU (streams.ts).
  * `--loop-profile <model>` times the pieces of a real `sed train` step on cached audio (loopProfile.ts).
  * Usage: node entry.js [--profile a,b] [--parity <dir>] [--models a,b] [--train a,b] [--batch 64] [--backend webgpu]
@@ -110,7 +110,8 @@ async function training(models: string[], batch: number) {
       loss.dispose();
     }, 5);
     const clips = batch / (ms[Math.floor(ms.length / 2)] / 1000);
-    const row = { model: b.name, batch, train_clips_s: clips, reference_h200: REF_TRAIN[b.name] ?? null, ratio: clips / (REF_TRAIN[b.name] ?? NaN), tensors: tf.memory().numTensors };
+    const adamMs = await timeIt(() => b.adam(), 5);
+    const row = { model: b.name, batch, train_clips_s: clips, adam_ms: adamMs[Math.floor(adamMs.length / 2)], reference_h200: REF_TRAIN[b.name] ?? null, ratio: clips / (REF_TRAIN[b.name] ?? NaN), tensors: tf.memory().numTensors };
     console.log(JSON.stringify(row));
     rows.push(row);
     b.dispose();

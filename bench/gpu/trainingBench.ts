@@ -15,6 +15,8 @@ export interface TrainingBench {
   grads(): tf.Scalar;
   /** Forward + backward + BN running-stat update + Adam; returns the loss. */
   step(): tf.Scalar;
+  /** Adam alone, on one batch's gradients (kept), until its last parameter is read back. */
+  adam(): Promise<void>;
   dispose(): void;
 }
 
@@ -26,6 +28,13 @@ export function trainingBench(name: string, batch: number): TrainingBench {
   const target = tf.cast(tf.greater(tf.randomUniform([batch, 250, config.numClasses]), 0.9), 'float32');
   const vars = model.trainable.map((n) => model.params.get(n)!);
   const lossAndGrads = () => tf.variableGrads(() => bceWithLogits(model.forward(mel, { training: true }).strongLogits, target), vars);
+  // variableGrads keys gradients by variable name (and leaves out unreached ones); the optimizer by parameter name.
+  const named = (grads: tf.NamedTensorMap): Map<string, tf.Tensor> => {
+    const out = new Map<string, tf.Tensor>();
+    for (const n of model.trainable) if (grads[model.params.get(n)!.name]) out.set(n, grads[model.params.get(n)!.name]);
+    return out;
+  };
+  let fixedGrads: Map<string, tf.Tensor> | undefined;
   return {
     name: config.name,
     model,
@@ -38,13 +47,22 @@ export function trainingBench(name: string, batch: number): TrainingBench {
     step() {
       const { value, grads } = lossAndGrads();
       model.applyBatchNormUpdate();
-      opt.apply(new Map(Object.entries(grads)), 1);
+      opt.apply(named(grads), 1);
       tf.dispose(Object.values(grads));
       return value;
     },
+    async adam() {
+      if (!fixedGrads) {
+        const { value, grads } = lossAndGrads();
+        value.dispose();
+        fixedGrads = named(grads);
+      }
+      opt.apply(fixedGrads, 1);
+      await vars[vars.length - 1].data();
+    },
     dispose() {
       opt.dispose();
-      tf.dispose([mel, target]);
+      tf.dispose([mel, target, ...(fixedGrads?.values() ?? [])]);
       model.dispose();
     },
   };

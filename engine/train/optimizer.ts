@@ -3,11 +3,13 @@
  * configures it (MODEL_SPEC §4): backbone parameters grouped by `features.<i>` with layer-wise decay
  * (the last group gets the backbone LR, each earlier group ×decay), sequence model and heads at their
  * own LR. Update rule and defaults are PyTorch's Adam (β 0.9/0.999, ε 1e-8, added to the
- * bias-corrected √v̂). Moments are tf.Variables; `state()`/`loadState()` move them to/from host
- * arrays for the resume checkpoint.
+ * bias-corrected √v̂). The moments live on the device (moments.ts: packed into a few tensors on webgpu,
+ * one variable each elsewhere); `state()`/`loadState()` move them to/from host arrays for the resume
+ * checkpoint, the same arrays either way.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { adamStep, ema } from '../backend/fusedUpdates';
+import { packedAdamSlots } from '../backend/fusedUpdates';
+import { PackedMoments, VariableMoments, type Moments } from './moments';
 
 export interface LrConfig {
   /** LR of the last backbone group (`features.16` in fmn). */
@@ -55,8 +57,8 @@ export class GroupedAdam {
   readonly epsilon: number;
   /** Number of optimizer steps taken so far (also the schedule position). */
   step = 0;
-  private readonly m = new Map<string, tf.Variable>();
-  private readonly v = new Map<string, tf.Variable>();
+  private readonly moments: Moments;
+  private readonly shapes = new Map<string, number[]>();
 
   constructor(private readonly params: Map<string, tf.Variable>, readonly baseLr: Map<string, number>, opts: AdamOptions = {}) {
     this.beta1 = opts.beta1 ?? 0.9;
@@ -65,12 +67,10 @@ export class GroupedAdam {
     for (const name of baseLr.keys()) {
       const p = params.get(name);
       if (!p) throw new Error(`optimizer: parameter '${name}' is not in the model`);
-      // Variables are exempt from tidy, the zeros they were made from are not.
-      tf.tidy(() => {
-        this.m.set(name, tf.variable(tf.zerosLike(p), false));
-        this.v.set(name, tf.variable(tf.zerosLike(p), false));
-      });
+      this.shapes.set(name, p.shape.slice());
     }
+    const slots = packedAdamSlots();
+    this.moments = slots > 0 ? new PackedMoments(this.shapes, slots) : new VariableMoments(this.shapes);
   }
 
   get names(): string[] {
@@ -84,54 +84,47 @@ export class GroupedAdam {
     const bc1 = 1 - this.beta1 ** t;
     const sqrtBc2 = Math.sqrt(1 - this.beta2 ** t);
     tf.tidy(() => {
+      // Like PyTorch, a parameter the loss did not reach (no gradient) is left untouched, moments included.
+      this.moments.update(grads, this.beta1, this.beta2);
       for (const [name, lr0] of this.baseLr) {
-        const g = grads.get(name);
-        // Like PyTorch, a parameter the loss did not reach (no gradient) is left untouched.
-        if (!g) continue;
-        const m = this.m.get(name)!;
-        const v = this.v.get(name)!;
-        const p = this.params.get(name)!;
-        const mNew = ema(m, g, this.beta1);
-        const vNew = ema(v, g, this.beta2, true);
-        m.assign(mNew);
-        v.assign(vNew);
         const stepSize = (lr0 * factor) / bc1;
-        if (stepSize === 0) continue;
-        p.assign(adamStep(p, mNew, vNew, stepSize, sqrtBc2, this.epsilon));
+        if (!grads.get(name) || stepSize === 0) continue;
+        const p = this.params.get(name)!;
+        p.assign(this.moments.step(name, p, stepSize, sqrtBc2, this.epsilon));
       }
     });
   }
 
   /** Moments as host arrays keyed `m.<name>` / `v.<name>`, plus the step count. */
   async state(): Promise<{ step: number; tensors: Map<string, HostArray> }> {
+    const moments = await this.moments.read();
     const tensors = new Map<string, HostArray>();
-    for (const name of this.baseLr.keys()) {
-      for (const [prefix, store] of [['m', this.m], ['v', this.v]] as const) {
-        const t = store.get(name)!;
-        tensors.set(`${prefix}.${name}`, { shape: t.shape.slice(), data: (await t.data()) as Float32Array });
-      }
+    for (const [name, shape] of this.shapes) {
+      const { m, v } = moments.get(name)!;
+      tensors.set(`m.${name}`, { shape: shape.slice(), data: m });
+      tensors.set(`v.${name}`, { shape: shape.slice(), data: v });
     }
     return { step: this.step, tensors };
   }
 
   /** Restore moments and step; `label` names the state file in errors. */
   loadState(step: number, tensors: Map<string, { shape: number[]; data: ArrayLike<number> }>, label: string): void {
-    for (const name of this.baseLr.keys()) {
-      for (const [prefix, store] of [['m', this.m], ['v', this.v]] as const) {
+    const values = new Map<string, { m: ArrayLike<number>; v: ArrayLike<number> }>();
+    for (const [name, shape] of this.shapes) {
+      const [m, v] = ['m', 'v'].map((prefix) => {
         const key = `${prefix}.${name}`;
         const src = tensors.get(key);
-        const dst = store.get(name)!;
         if (!src) throw new Error(`${label}: optimizer state lacks '${key}' (was it saved for a different model?)`);
-        if (src.shape.join(',') !== dst.shape.join(',')) throw new Error(`${label}: optimizer state '${key}' has shape [${src.shape}] but the model needs [${dst.shape}]`);
-        tf.tidy(() => dst.assign(tf.tensor(Float32Array.from(src.data), dst.shape)));
-      }
+        if (src.shape.join(',') !== shape.join(',')) throw new Error(`${label}: optimizer state '${key}' has shape [${src.shape}] but the model needs [${shape}]`);
+        return src.data;
+      });
+      values.set(name, { m, v });
     }
+    this.moments.load(values);
     this.step = step;
   }
 
   dispose(): void {
-    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
-    this.m.clear();
-    this.v.clear();
+    this.moments.dispose();
   }
 }

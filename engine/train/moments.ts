@@ -1,0 +1,142 @@
+/**
+ * Where GroupedAdam keeps its moments m and v, and the update that reads them. `VariableMoments`: one
+ * tf.Variable each per parameter, updated by `ema` / `adamStep` (tfjs ops, or one dispatch each on webgpu
+ * with SED_WEBGPU_UNFUSED_TRAINING=1). `PackedMoments` (webgpu): the parameters, in order, in chunks of
+ * `packedAdamSlots()`, each chunk's m and v in one state tensor [m_0 … m_k | v_0 … v_k] that one dispatch
+ * updates from the chunk's gradients; a training step of P parameters is then P + ⌈P / slots⌉ dispatches
+ * instead of 3P (engine/backend/fusedUpdates.ts says why not fewer). Both give the same host arrays.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { adamMoments, adamPackedStep, adamStep, ema } from '../backend/fusedUpdates';
+
+export type HostMoments = Map<string, { m: Float32Array; v: Float32Array }>;
+
+export interface Moments {
+  /** Moving averages of g and g² for the parameters in `grads`; the others keep theirs. */
+  update(grads: Map<string, tf.Tensor>, beta1: number, beta2: number): void;
+  /** Adam's step of parameter `name` with its current moments (see `adamStep`). */
+  step(name: string, p: tf.Tensor, stepSize: number, sqrtBc2: number, epsilon: number): tf.Tensor;
+  /** m and v of every parameter as host arrays. */
+  read(): Promise<HostMoments>;
+  /** Replace every parameter's m and v (sizes already checked). */
+  load(values: Map<string, { m: ArrayLike<number>; v: ArrayLike<number> }>): void;
+  dispose(): void;
+}
+
+/** Zeros that outlive tidy (variables are exempt, the zeros they were made from are not). */
+const zeroVariable = (shape: number[]): tf.Variable => tf.tidy(() => tf.variable(tf.zeros(shape), false));
+
+export class VariableMoments implements Moments {
+  private readonly m = new Map<string, tf.Variable>();
+  private readonly v = new Map<string, tf.Variable>();
+
+  constructor(shapes: Map<string, number[]>) {
+    for (const [name, shape] of shapes) {
+      this.m.set(name, zeroVariable(shape));
+      this.v.set(name, zeroVariable(shape));
+    }
+  }
+
+  update(grads: Map<string, tf.Tensor>, beta1: number, beta2: number): void {
+    for (const [name, m] of this.m) {
+      const g = grads.get(name);
+      if (!g) continue;
+      const v = this.v.get(name)!;
+      m.assign(ema(m, g, beta1));
+      v.assign(ema(v, g, beta2, true));
+    }
+  }
+
+  step(name: string, p: tf.Tensor, stepSize: number, sqrtBc2: number, epsilon: number): tf.Tensor {
+    return adamStep(p, this.m.get(name)!, this.v.get(name)!, stepSize, sqrtBc2, epsilon);
+  }
+
+  async read(): Promise<HostMoments> {
+    const out: HostMoments = new Map();
+    for (const [name, m] of this.m) out.set(name, { m: (await m.data()) as Float32Array, v: (await this.v.get(name)!.data()) as Float32Array });
+    return out;
+  }
+
+  load(values: Map<string, { m: ArrayLike<number>; v: ArrayLike<number> }>): void {
+    for (const [name, { m, v }] of values) {
+      for (const [dst, src] of [[this.m.get(name)!, m], [this.v.get(name)!, v]] as const) tf.tidy(() => dst.assign(tf.tensor(Float32Array.from(src), dst.shape)));
+    }
+  }
+
+  dispose(): void {
+    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
+    this.m.clear();
+    this.v.clear();
+  }
+}
+
+interface Chunk {
+  names: string[];
+  /** Where each parameter's elements end within a half of the state. */
+  ends: number[];
+  state: tf.Variable;
+}
+
+export class PackedMoments implements Moments {
+  private readonly chunks: Chunk[] = [];
+  private readonly where = new Map<string, { chunk: Chunk; offset: number }>();
+
+  constructor(shapes: Map<string, number[]>, slots: number) {
+    let chunk: Chunk | undefined;
+    for (const [name, shape] of shapes) {
+      if (!chunk || chunk.names.length === slots) this.chunks.push((chunk = { names: [], ends: [], state: undefined as unknown as tf.Variable }));
+      const offset = chunk.ends.at(-1) ?? 0;
+      this.where.set(name, { chunk, offset });
+      chunk.names.push(name);
+      chunk.ends.push(offset + tf.util.sizeFromShape(shape));
+    }
+    for (const c of this.chunks) c.state = zeroVariable([2 * c.ends.at(-1)!]);
+  }
+
+  update(grads: Map<string, tf.Tensor>, beta1: number, beta2: number): void {
+    // A fresh state tensor each step, not written in place: tfjs programs bind their inputs read-only,
+    // and a read-back's host copy stays cached under the tensor's dataId.
+    for (const c of this.chunks) {
+      const g = c.names.map((name) => grads.get(name));
+      if (g.some(Boolean)) c.state.assign(adamMoments(c.state, g, c.ends, beta1, beta2));
+    }
+  }
+
+  step(name: string, p: tf.Tensor, stepSize: number, sqrtBc2: number, epsilon: number): tf.Tensor {
+    const { chunk, offset } = this.where.get(name)!;
+    return adamPackedStep(p, chunk.state, offset, stepSize, sqrtBc2, epsilon);
+  }
+
+  async read(): Promise<HostMoments> {
+    const out: HostMoments = new Map();
+    for (const c of this.chunks) {
+      const data = (await c.state.data()) as Float32Array;
+      const half = c.ends.at(-1)!;
+      c.names.forEach((name, k) => {
+        const start = k ? c.ends[k - 1] : 0;
+        out.set(name, { m: data.slice(start, c.ends[k]), v: data.slice(half + start, half + c.ends[k]) });
+      });
+    }
+    return out;
+  }
+
+  load(values: Map<string, { m: ArrayLike<number>; v: ArrayLike<number> }>): void {
+    for (const c of this.chunks) {
+      const half = c.ends.at(-1)!;
+      const data = new Float32Array(2 * half);
+      c.names.forEach((name, k) => {
+        const { m, v } = values.get(name)!;
+        const start = k ? c.ends[k - 1] : 0;
+        data.set(m, start);
+        data.set(v, half + start);
+      });
+      tf.tidy(() => c.state.assign(tf.tensor1d(data)));
+    }
+  }
+
+  dispose(): void {
+    for (const c of this.chunks) c.state.dispose();
+    this.chunks.length = 0;
+    this.where.clear();
+  }
+}
