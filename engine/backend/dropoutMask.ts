@@ -17,16 +17,24 @@ interface MaskAttrs {
   seed: number;
 }
 
-/** PCG hash (O'Neill) of the element index mixed with the seed → uniform in [0, 1) → 0 or 1/(1−rate). */
-const PCG = `
+/**
+ * PCG hash (O'Neill) of the element index mixed with the seed → uniform in [0, 1) → 0 or 1/(1−rate), as the WGSL
+ * function `dropoutMask(index)` over DROPOUT_UNIFORMS (also used by the fused dropout op, webgpuTrainingOps.ts).
+ */
+export const DROPOUT_PRELUDE = `
   fn pcg(v : u32) -> u32 {
     let state = v * 747796405u + 2891336453u;
     let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
     return (word >> 22u) ^ word;
+  }
+  fn dropoutMask(index : i32) -> f32 {
+    let u = f32(pcg(pcg(u32(index)) ^ uniforms.seed) >> 8u) * (1.0 / 16777216.0);
+    return select(0.0, uniforms.scale, u >= uniforms.rate);
   }`;
-const MASK_BODY = `
-  let u = f32(pcg(pcg(u32(index)) ^ uniforms.seed) >> 8u) * (1.0 / 16777216.0);
-  let value = select(0.0, uniforms.scale, u >= uniforms.rate);`;
+export const DROPOUT_UNIFORMS = 'rate : f32, scale : f32, seed : u32,';
+
+/** A fresh seed per mask. */
+export const dropoutSeed = (): number => Math.floor(Math.random() * 0xffffffff) >>> 0;
 
 let registered = false;
 
@@ -39,7 +47,7 @@ export async function registerWebgpuDropoutMask(): Promise<void> {
     backendName: 'webgpu',
     kernelFunc: ({ backend, attrs }) => {
       const { shape, rate, seed } = attrs as unknown as MaskAttrs;
-      const program = new ElementwiseProgram(shape, [], 'rate : f32, scale : f32, seed : u32,', 'sedDropoutMask', MASK_BODY, util, PCG);
+      const program = new ElementwiseProgram(shape, [], DROPOUT_UNIFORMS, 'sedDropoutMask', 'let value = dropoutMask(index);', util, DROPOUT_PRELUDE);
       return runProgram(backend, program, [], [{ type: 'float32', data: [rate] }, { type: 'float32', data: [1 / (1 - rate)] }, { type: 'uint32', data: [seed] }]);
     },
   });
@@ -73,8 +81,7 @@ export function registerWasmDropoutMask(): void {
 /** A dropout mask of `shape` for drop probability `rate` (0 ≤ rate < 1). */
 export function dropoutMask(shape: number[], rate: number): tf.Tensor {
   if (tf.getKernel(KERNEL, tf.getBackend())) {
-    const seed = Math.floor(Math.random() * 0xffffffff) >>> 0;
-    return tf.engine().runKernel(KERNEL, {}, { shape, rate, seed } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    return tf.engine().runKernel(KERNEL, {}, { shape, rate, seed: dropoutSeed() } as unknown as tf.NamedAttrMap) as tf.Tensor;
   }
   return tf.tidy(() => tf.div(tf.floor(tf.add(tf.randomUniform(shape), 1 - rate)), 1 - rate));
 }

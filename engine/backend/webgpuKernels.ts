@@ -9,12 +9,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { withInputs, type ConvGradAttrs } from './wasmKernels';
-import { ElementwiseProgram, runProgram, webgpuUtil, type Uniform, type WebgpuUtil } from './webgpuProgram';
-
-/** value[o] = Σ_s partial[s, o]. */
-const COLUMN_SUM = `
-        var value = 0.0;
-        for (var s = 0; s < uniforms.partialShape[0]; s = s + 1) { value = value + partial[s * uniforms.size + index]; }`;
+import { runProgram, webgpuUtil, type Uniform, type WebgpuUtil } from './webgpuProgram';
+import { columnSumProgram } from './webgpuReducePrograms';
 
 /** Cap on threads (split × filter elements) per dispatch; sets the split count for large filters. */
 const MAX_THREADS = 1 << 22;
@@ -97,7 +93,8 @@ function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, a: ConvGradAttrs, depthwise
   ];
   const partial = runProgram(backend, program, [x, dy], uniforms);
   // Summing the splits in one pass: tf.sum over axis 0 transposes first (two dispatches per filter gradient).
-  const summed = splits === 1 ? partial : runProgram(backend, new ElementwiseProgram([filterSize], ['partial'], '', 'sedColumnSum', COLUMN_SUM, util), [partial], []);
+  const sumUniforms: Uniform[] = [{ type: 'int32', data: [splits] }, { type: 'int32', data: [filterSize] }, { type: 'float32', data: [1] }];
+  const summed = splits === 1 ? partial : runProgram(backend, columnSumProgram(splits, filterSize, util), [partial], sumUniforms);
   if (summed !== partial) (backend as { disposeData(id: tf.DataId): void }).disposeData(partial.dataId);
   return tf.reshape(tf.engine().makeTensorFromTensorInfo(summed), filterShape);
 }

@@ -1,37 +1,55 @@
 /** WGSL behind the fused sequence-model and loss training ops (webgpuTrainingOps.ts). */
 import * as tf from '@tensorflow/tfjs-core';
+import { DROPOUT_PRELUDE, DROPOUT_UNIFORMS } from './dropoutMask';
 
 const WORKGROUP = 256;
-
+/** Threads per row of RmsNormProgram. */
+const ROW_LANES = 64;
+/** Workgroups per dispatch row of the one-workgroup-per-row programs (WebGPU allows 65,535 per dimension). */
+const ROW_STRIDE = 32768;
+const rowDispatch = (rows: number): [number, number, number] => [Math.min(rows, ROW_STRIDE), Math.ceil(rows / ROW_STRIDE), 1];
 /**
- * One workgroup sums `term(i)` over i < n into a scalar [1] (the loss: n is ~10⁵–10⁷, one pass over it
- * costs less than another dispatch). `term` is WGSL defining `fn term(i : i32) -> f32` over the inputs.
+ * `row`, this workgroup's row, and `valid`: workgroups past the last row run with empty loops (no early return:
+ * the barriers must stay in uniform control flow).
  */
-export class SumProgram {
-  outputShape = [1];
-  dispatchLayout = { x: [0] };
-  dispatch: [number, number, number] = [1, 1, 1];
-  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  uniforms = 'n : i32, w : f32,';
-  shaderKey = 'sedTrainSum';
+const ROW_OF_WORKGROUP = (rows: string): string => `
+        let row = i32(workgroupId.x) + i32(workgroupId.y) * ${ROW_STRIDE};
+        let valid = row < ${rows};`;
 
-  constructor(readonly variableNames: string[], private readonly term: string) {}
+/** RMSNorm forward x / max(‖x‖₂, 1e-12) · γ·√D, a workgroup per row of D (the norm reduced in workgroup memory). */
+export class RmsNormProgram {
+  variableNames = ['x', 'gamma'];
+  outputShape: number[];
+  dispatchLayout = { x: [0] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [ROW_LANES, 1, 1];
+  uniforms = 'sqrtDim : f32, rows : i32,';
+  shaderKey: string;
+
+  constructor(shape: number[], private readonly dim: number) {
+    this.outputShape = shape;
+    this.shaderKey = `sedTrainRmsNorm_${dim}`;
+    this.dispatch = rowDispatch(shape.reduce((a, b) => a * b, 1) / dim);
+  }
 
   getUserCode(): string {
     return `
-      ${this.term}
-      var<workgroup> acc : array<f32, ${WORKGROUP}>;
+      var<workgroup> acc : array<f32, ${ROW_LANES}>;
       fn main(index : i32) {
+        ${ROW_OF_WORKGROUP('uniforms.rows')}
         let t = i32(localIndex);
-        var s = 0.0;
-        for (var i = t; i < uniforms.n; i = i + ${WORKGROUP}) { s = s + term(i); }
-        acc[t] = s;
+        let D = select(0, ${this.dim}, valid);
+        let base = row * D;
+        var ss = 0.0;
+        for (var k = t; k < D; k = k + ${ROW_LANES}) { let v = x[base + k]; ss = ss + v * v; }
+        acc[t] = ss;
         workgroupBarrier();
-        for (var stride = ${WORKGROUP / 2}; stride > 0; stride = stride / 2) {
+        for (var stride = ${ROW_LANES / 2}; stride > 0; stride = stride / 2) {
           if (t < stride) { acc[t] = acc[t] + acc[t + stride]; }
           workgroupBarrier();
         }
-        if (t == 0) { setOutputAtIndex(0, acc[0] / f32(uniforms.n)); }
+        let inv = 1.0 / max(sqrt(acc[0]), 1e-12);
+        for (var k = t; k < D; k = k + ${ROW_LANES}) { setOutputAtIndex(base + k, x[base + k] * inv * (gamma[k] * uniforms.sqrtDim)); }
       }
     `;
   }
@@ -74,14 +92,12 @@ export const rmsRowBody = `
       let m = max(n, 1e-12);
       let value = select(select(0.0, -dot / (m * m * n), n >= 1e-12), 1.0 / m, index % 2 == 0);`;
 
-/** dγ_c = √D · Σ_r dy·x / m_r. */
-export const rmsGammaBody = `
-      var value = 0.0;
-      for (var r = 0; r < uniforms.rows; r = r + 1) {
-        let i = r * uniforms.dim + index;
-        value = value + dy[i] * x[i] * row[2 * r];
-      }
-      value = value * uniforms.sqrtDim;`;
+/** dγ_c = √D · Σ_r dy·x / m_r, a term of ColumnReduceProgram (scale √D). */
+export const rmsGammaTerm = `
+  fn term(r : i32, c : i32) -> f32 {
+    let i = r * uniforms.cols + c;
+    return dy[i] * x[i] * row[2 * r];
+  }`;
 
 /** tfjs' erf (Abramowitz–Stegun 7.1.26, the constants of its cpu and webgpu kernels). */
 export const erfSnippet = `
@@ -96,4 +112,142 @@ export function geluBody(grad: boolean): string {
   return grad
     ? `${z} let value = dy[index] * (0.5 * (1.0 + erf(z)) + v * 0.5 * ${2 / Math.sqrt(Math.PI)} * exp(-z * z) * ${Math.SQRT1_2});`
     : `${z} let value = v * 0.5 * (1.0 + erf(z));`;
+}
+
+/** Index helpers over x [B, T, D] = [B, T, H·d] and heads [B, H, T, d] (d = headDim, T = frames). */
+const HEAD_DIMS = `
+      let D = uniforms.dim;
+      let d = uniforms.headDim;
+      let T = uniforms.frames;
+      let H = D / d;`;
+const FROM_HEAD_INDEX = `${HEAD_DIMS}
+      let c = index % d;
+      let t = (index / d) % T;
+      let hh = (index / (d * T)) % H;
+      let bt = (index / (d * T * H)) * T + t;`;
+const FROM_ROW_INDEX = `${HEAD_DIMS}
+      let j = index % uniforms.rowLength;
+      let bt = index / uniforms.rowLength;
+      let t = bt % T;
+      let hh = (j % D) / d;
+      let c = j % d;
+      let head = ((bt / T * H + hh) * T + t) * d;`;
+
+/**
+ * Part `which` (q, k, v) of qkv [B, T, 3D] as heads [B, H, T, d], q and k with the rotary embedding, times
+ * `scale`; the gradient (`grad`) writes d(qkv) for that part and zeros elsewhere. rotate_half (x0, x1, …) →
+ * (−x1, x0, …) as in rotary.ts; its transpose in the gradient.
+ */
+export function headsBody(grad: boolean): string {
+  if (!grad) {
+    return `${FROM_HEAD_INDEX}
+      let src = bt * 3 * D + uniforms.which * D + hh * d + c;
+      var value = qkv[src];
+      if (uniforms.which < 2) {
+        let even = c % 2 == 0;
+        value = value * cos[t * d + c] + select(1.0, -1.0, even) * qkv[src - c + select(c - 1, c + 1, even)] * sin[t * d + c];
+      }
+      value = value * uniforms.scale;`;
+  }
+  return `${FROM_ROW_INDEX}
+      var value = 0.0;
+      if (j / D == uniforms.which) {
+        value = dy[head + c];
+        if (uniforms.which < 2) {
+          let even = c % 2 == 0;
+          let pc = select(c - 1, c + 1, even);
+          value = value * cos[t * d + c] - select(1.0, -1.0, even) * dy[head + pc] * sin[t * d + pc];
+        }
+        value = value * uniforms.scale;
+      }`;
+}
+
+/**
+ * Gated head merge: out [B, T, D] = o [B, H, T, d] · sigmoid(g [B, T, H]), heads merged; its gradients
+ * d(o) = dy·s and d(g) = Σ_c dy·o · s(1 − s) (tfjs' Sigmoid gradient).
+ */
+export function gateMergeBody(which: 'forward' | 'do' | 'dg'): string {
+  const sig = (i: string): string => `(1.0 / (1.0 + exp(-g[${i}])))`;
+  switch (which) {
+    case 'forward':
+      return `${FROM_ROW_INDEX}
+      let value = o[head + c] * ${sig('bt * H + hh')};`;
+    case 'do':
+      return `${FROM_HEAD_INDEX}
+      let value = dy[bt * D + hh * d + c] * ${sig('bt * H + hh')};`;
+    case 'dg':
+      return `${HEAD_DIMS}
+      let hh = index % H;
+      let bt = index / H;
+      let head = ((bt / T * H + hh) * T + bt % T) * d;
+      var acc = 0.0;
+      for (var c = 0; c < d; c = c + 1) { acc = acc + dy[bt * D + hh * d + c] * o[head + c]; }
+      let s = ${sig('index')};
+      let value = acc * s * (1.0 - s);`;
+  }
+}
+
+/**
+ * Softmax over the last axis of s [rows, n] then dropout (`mask(i)`, hashed), one workgroup per row; with
+ * `grad`, d(s) from the saved s and dy (the gradient of the dropped probabilities): p recomputed, dp = dy·mask,
+ * ds = p·(dp − Σ dp·p) (tfjs' Softmax gradient).
+ */
+export class SoftmaxDropoutProgram {
+  outputShape: number[];
+  dispatchLayout = { x: [0, 1] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
+  variableNames: string[];
+  shaderKey: string;
+
+  uniforms = DROPOUT_UNIFORMS;
+
+  constructor(rows: number, n: number, private readonly grad: boolean) {
+    this.outputShape = [rows, n];
+    this.dispatch = rowDispatch(rows);
+    this.variableNames = grad ? ['s', 'dy'] : ['s'];
+    this.shaderKey = `sedSoftmaxDropout_${grad}`;
+  }
+
+  getUserCode(): string {
+    const reduce = (op: string): string => `
+        workgroupBarrier();
+        for (var stride = ${WORKGROUP / 2}; stride > 0; stride = stride / 2) {
+          if (t < stride) { red[t] = ${op}; }
+          workgroupBarrier();
+        }`;
+    return `
+      ${DROPOUT_PRELUDE}
+      var<workgroup> red : array<f32, ${WORKGROUP}>;
+      fn main(index : i32) {
+        ${ROW_OF_WORKGROUP('uniforms.sShape[0]')}
+        let n = select(0, uniforms.sShape[1], valid);
+        let t = i32(localIndex);
+        let base = row * n;
+        var m = -3.402823e38;
+        for (var j = t; j < n; j = j + ${WORKGROUP}) { m = max(m, s[base + j]); }
+        red[t] = m;
+        ${reduce('max(red[t], red[t + stride])')}
+        m = red[0];
+        workgroupBarrier();
+        var z = 0.0;
+        for (var j = t; j < n; j = j + ${WORKGROUP}) { z = z + exp(s[base + j] - m); }
+        red[t] = z;
+        ${reduce('red[t] + red[t + stride]')}
+        z = red[0];
+        ${this.grad ? `
+        workgroupBarrier();
+        var dot = 0.0;
+        for (var j = t; j < n; j = j + ${WORKGROUP}) { dot = dot + dy[base + j] * dropoutMask(base + j) * exp(s[base + j] - m) / z; }
+        red[t] = dot;
+        ${reduce('red[t] + red[t + stride]')}
+        dot = red[0];
+        for (var j = t; j < n; j = j + ${WORKGROUP}) {
+          let p = exp(s[base + j] - m) / z;
+          setOutputAtIndex(base + j, p * (dy[base + j] * dropoutMask(base + j) - dot));
+        }` : `
+        for (var j = t; j < n; j = j + ${WORKGROUP}) { setOutputAtIndex(base + j, exp(s[base + j] - m) / z * dropoutMask(base + j)); }`}
+      }
+    `;
+  }
 }

@@ -8,6 +8,7 @@ import { dropout, linear, linearSpecs, type ForwardContext } from './layers';
 import { rmsNorm, rmsNormSpecs } from './rmsNorm';
 import { applyRotary, rotateHalfMatrix, rotarySpec, rotaryTables } from './rotary';
 import { fusedAttention, fusedLinear, seqKernelsActive } from '../backend/webgpuSeqInference';
+import { fusedTrainingOps, gateMergeFused, qkvHeadFused, softmaxDropoutFused } from '../backend/webgpuTrainingOps';
 
 /** [B,T,h·d] → [B,h,T,d]. */
 export function splitHeads(x: tf.Tensor3D, heads: number): tf.Tensor4D {
@@ -34,15 +35,18 @@ export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
 }
 
 /**
- * softmax(q kᵀ / √d) v, no mask; dropout on the probabilities in training. q, k, v [B,h,T,d].
+ * softmax(q kᵀ / √d) v, no mask; dropout on the probabilities in training. q, k, v [B,h,T,d] (q already
+ * scaled by 1/√d when `prescaled`).
  * On wasm, batched matmuls take a slow generic path while 2-D ones go through XNNPACK, so each
  * (batch, head) pair gets its own 2-D matmuls there (2–3× faster); other backends get one batched call.
  */
-export function sdpa(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, dropRate: number, ctx: ForwardContext): tf.Tensor4D {
+export function sdpa(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, dropRate: number, ctx: ForwardContext, prescaled = false): tf.Tensor4D {
   const [B, H, T, d] = q.shape;
-  const qs = tf.mul(q, 1 / Math.sqrt(d)) as tf.Tensor4D;
-  const attend = (qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor): tf.Tensor =>
-    tf.matMul(dropout(tf.softmax(tf.matMul(qi, ki, false, true), -1), dropRate, ctx), vi);
+  const qs = prescaled ? q : (tf.mul(q, 1 / Math.sqrt(d)) as tf.Tensor4D);
+  const probs = (scores: tf.Tensor): tf.Tensor => ctx.training && dropRate > 0 && fusedTrainingOps()
+    ? softmaxDropoutFused(scores, dropRate)
+    : dropout(tf.softmax(scores, -1), dropRate, ctx);
+  const attend = (qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor): tf.Tensor => tf.matMul(probs(tf.matMul(qi, ki, false, true)), vi);
   if (tf.getBackend() !== 'wasm') return attend(qs, k, v) as tf.Tensor4D;
   const [q2, k2, v2] = [qs, k, v].map((t) => tf.unstack(tf.reshape(t, [B * H, T, d])));
   return tf.reshape(tf.stack(q2.map((qi, i) => attend(qi, k2[i], v2[i]))), [B, H, T, d]);
@@ -70,16 +74,23 @@ export function rotaryAttentionSpecs(prefix: string, dim: number, heads: number)
  * merge; to_out; dropout. Returns the residual branch (the caller adds x).
  */
 export function rotaryAttention(p: ParamGetter, prefix: string, x: tf.Tensor3D, o: RotaryAttentionOpts, ctx: ForwardContext): tf.Tensor3D {
-  const [B, T] = x.shape;
+  const [B, T, D] = x.shape;
   const n = rmsNorm(p, `${prefix}.norm`, x);
-  const [q, k, v] = projectQkv(n, p(`${prefix}.to_qkv.weight`), o.heads);
   // The tables depend on the (fixed) freqs and T only: cached instead of 4 dispatches per layer and step.
   const freqs = p(`${prefix}.pos_encoding.freqs`);
   const tables = (): tf.Tensor[] => Object.values(rotaryTables(freqs, T));
   const [cos, sin] = (ctx.derived ? ctx.derived.get(`${prefix}.rotary@${T}`, [freqs], tables) : tables()) as tf.Tensor2D[];
+  const gateLogits = linear(n, p(`${prefix}.to_gates.weight`), p(`${prefix}.to_gates.bias`)); // [B,T,h]
+  if (fusedTrainingOps()) {
+    // One q/k/v projection, then heads, rotary, the 1/√d scale, gates and the head merge as fused ops (webgpu).
+    const qkv = linear(n, p(`${prefix}.to_qkv.weight`));
+    const [q, k, v] = [0, 1, 2].map((which) => qkvHeadFused(qkv, which, o.heads, cos, sin, which === 0 ? 1 / Math.sqrt(D / o.heads) : 1));
+    return dropout(linear(gateMergeFused(sdpa(q, k, v, o.dropout, ctx, true), gateLogits), p(`${prefix}.to_out.0.weight`)), o.dropout, ctx);
+  }
+  const [q, k, v] = projectQkv(n, p(`${prefix}.to_qkv.weight`), o.heads);
   const rot = rotateHalfMatrix(q.shape[3]);
   const out = sdpa(applyRotary(q, cos, sin, rot), applyRotary(k, cos, sin, rot), v, o.dropout, ctx);
-  const gates = tf.sigmoid(linear(n, p(`${prefix}.to_gates.weight`), p(`${prefix}.to_gates.bias`))); // [B,T,h]
+  const gates = tf.sigmoid(gateLogits);
   const gated = tf.mul(out, tf.reshape(tf.transpose(gates, [0, 2, 1]), [B, o.heads, T, 1])) as tf.Tensor4D;
   return dropout(linear(mergeHeads(gated), p(`${prefix}.to_out.0.weight`)), o.dropout, ctx);
 }

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ParamGetter, ParamSpec } from './params';
 import { torchDefaultBound } from './init';
 import { dropoutMask } from '../backend/dropoutMask';
-import { fusedTrainingOps, geluFused } from '../backend/webgpuTrainingOps';
+import { dropoutFused, fusedTrainingOps, geluFused, linearBiasFused } from '../backend/webgpuTrainingOps';
 
 /** Per-forward context: training flag, dropout, and BatchNorm batch statistics for the running-stat update. */
 export interface ForwardContext {
@@ -55,14 +55,16 @@ export function stage<T extends tf.Tensor>(ctx: ForwardContext, prev: tf.Tensor,
 }
 
 export function dropout<T extends tf.Tensor>(x: T, rate: number, ctx: ForwardContext): T {
-  return ctx.training && rate > 0 ? (tf.mul(x, dropoutMask(x.shape, rate)) as T) : x;
+  if (!ctx.training || rate === 0) return x;
+  return fusedTrainingOps() ? dropoutFused(x, rate) : (tf.mul(x, dropoutMask(x.shape, rate)) as T);
 }
 
 /** x [..., in] @ W [in, out] (+ b): flattened to 2-D so one (fused) matmul does it. */
 export function linear<T extends tf.Tensor>(x: T, w: tf.Tensor, b?: tf.Tensor): T {
   const inDim = x.shape[x.rank - 1] as number;
   const outDim = w.shape[1] as number;
-  const y = tf.fused.matMul({ a: tf.reshape(x, [-1, inDim]) as tf.Tensor2D, b: w as tf.Tensor2D, bias: b });
+  const a = tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
+  const y = b && fusedTrainingOps() ? linearBiasFused(a, w as tf.Tensor2D, b as tf.Tensor1D) : tf.fused.matMul({ a, b: w as tf.Tensor2D, bias: b });
   return tf.reshape(y, [...x.shape.slice(0, -1), outDim]) as T;
 }
 
