@@ -20,7 +20,9 @@ export function bceWithLogits(logits: tf.Tensor, targets: tf.Tensor): tf.Scalar 
  */
 export function distillationLoss(logits: tf.Tensor, hard: tf.Tensor, teacher: tf.Tensor | null, kdWeight: number): tf.Scalar {
   if (!(kdWeight >= 0 && kdWeight <= 1)) throw new Error(`KD weight must be in [0, 1], got ${kdWeight}`);
-  if (fusedTrainingOps() && logits.shape.join(',') === hard.shape.join(',')) return kdLossFused(logits, hard, teacher ?? hard, teacher ? kdWeight : 0);
+  // The fused op reads the targets as flat arrays: shape mismatches take the checked tfjs path below.
+  const same = (t: tf.Tensor | null) => !t || t.shape.join(',') === logits.shape.join(',');
+  if (fusedTrainingOps() && same(hard) && same(teacher)) return kdLossFused(logits, hard, teacher ?? hard, teacher ? kdWeight : 0);
   if (!teacher) return bceWithLogits(logits, hard);
   return tf.tidy(() => tf.add(tf.mul(bceWithLogits(logits, teacher), kdWeight), tf.mul(bceWithLogits(logits, hard), 1 - kdWeight)) as tf.Scalar);
 }
