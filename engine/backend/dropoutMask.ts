@@ -7,7 +7,7 @@
  * (tf.dropout's scaling).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ElementwiseProgram, runProgram, webgpuUtil } from './webgpuProgram';
+import { ElementwiseProgram, runProgram, webgpuKernelGroup } from './webgpuProgram';
 
 const KERNEL = 'SedDropoutMask';
 
@@ -36,23 +36,14 @@ export const DROPOUT_UNIFORMS = 'rate : f32, scale : f32, seed : u32,';
 /** A fresh seed per mask. */
 export const dropoutSeed = (): number => Math.floor(Math.random() * 0xffffffff) >>> 0;
 
-let registered = false;
-
 /** Register the webgpu kernel (call once the webgpu backend is initialised). */
-export async function registerWebgpuDropoutMask(): Promise<void> {
-  if (registered) return;
-  const util = await webgpuUtil();
-  tf.registerKernel({
-    kernelName: KERNEL,
-    backendName: 'webgpu',
-    kernelFunc: ({ backend, attrs }) => {
-      const { shape, rate, seed } = attrs as unknown as MaskAttrs;
-      const program = new ElementwiseProgram(shape, [], DROPOUT_UNIFORMS, 'sedDropoutMask', 'let value = dropoutMask(index);', util, DROPOUT_PRELUDE);
-      return runProgram(backend, program, [], [{ type: 'float32', data: [rate] }, { type: 'float32', data: [1 / (1 - rate)] }, { type: 'uint32', data: [seed] }]);
-    },
-  });
-  registered = true;
-}
+export const registerWebgpuDropoutMask = webgpuKernelGroup(null, (util) => ({
+  [KERNEL]: ({ backend, attrs }) => {
+    const { shape, rate, seed } = attrs as unknown as MaskAttrs;
+    const program = new ElementwiseProgram(shape, [], DROPOUT_UNIFORMS, 'sedDropoutMask', 'let value = dropoutMask(index);', util, DROPOUT_PRELUDE);
+    return runProgram(backend, program, [], [{ type: 'float32', data: [rate] }, { type: 'float32', data: [1 / (1 - rate)] }, { type: 'uint32', data: [seed] }]);
+  },
+}));
 
 function pcg(v: number): number {
   const state = (Math.imul(v, 747796405) + 2891336453) >>> 0;

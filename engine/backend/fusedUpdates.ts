@@ -16,7 +16,7 @@
  * two packed kernels unregistered (per-parameter moments, three dispatches each; for A/B benchmarks).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ElementwiseProgram, fused, run, runProgram, webgpuUtil, type Uniform } from './webgpuProgram';
+import { ElementwiseProgram, fused, run, runProgram, webgpuKernelGroup, type Uniform } from './webgpuProgram';
 
 const EMA = 'SedEma';
 const ADAM_STEP = 'SedAdamStep';
@@ -55,56 +55,43 @@ function momentsBody(present: boolean[]): string {
     let value = select(select(uniforms.beta1 * s[index] + uniforms.gain1 * g, uniforms.beta2 * s[index] + uniforms.gain2 * g * g, second), s[index], keep);`;
 }
 
-let registered = false;
+const updateKernels = webgpuKernelGroup(null, (util) => ({
+  [EMA]: ({ inputs, backend, attrs }) => {
+    const { beta, square } = attrs as unknown as { beta: number; square: boolean };
+    const y = square ? 'y[index] * y[index]' : 'y[index]';
+    const program = new ElementwiseProgram(inputs.x!.shape, ['x', 'y'], 'beta : f32,', `sedEma_${square}`, `let value = uniforms.beta * x[index] + (1.0 - uniforms.beta) * ${y};`, util);
+    return runProgram(backend, program, [inputs.x!, inputs.y!], [f32(beta)]);
+  },
+  [ADAM_STEP]: ({ inputs, backend, attrs }) => {
+    const { stepSize, sqrtBc2, epsilon } = attrs as unknown as { stepSize: number; sqrtBc2: number; epsilon: number };
+    const program = new ElementwiseProgram(inputs.p!.shape, ['p', 'mIn', 'vIn'], 'stepSize : f32, sqrtBc2 : f32, epsilon : f32,', 'sedAdamStep',
+      `let m = mIn[index]; let v = vIn[index]; ${ADAM_BODY}`, util);
+    return runProgram(backend, program, [inputs.p!, inputs.m!, inputs.v!], [stepSize, sqrtBc2, epsilon].map(f32));
+  },
+}));
+
+/** Packed moments (multi-tensor apply); SED_WEBGPU_UNFUSED_TRAINING=1 leaves them out. */
+const packedKernels = webgpuKernelGroup('SED_WEBGPU_UNFUSED_TRAINING', (util) => ({
+  [ADAM_MOMENTS]: ({ inputs, backend, attrs }) => {
+    const { ends, present, beta1, beta2 } = attrs as unknown as MomentsAttrs;
+    const slots = present.flatMap((has, k) => (has ? [k] : []));
+    const uniforms = `beta1 : f32, gain1 : f32, beta2 : f32, gain2 : f32, ${ends.map((_, k) => `end${k} : i32,`).join(' ')}`;
+    const program = new ElementwiseProgram(inputs.s!.shape, ['s', ...slots.map((k) => `g${k}`)], uniforms, `sedAdamMoments_${present.map(Number).join('')}`, momentsBody(present), util);
+    const ins = [inputs.s!, ...slots.map((k) => inputs[`g${k}`]!)];
+    return runProgram(backend, program, ins, [f32(beta1), f32(1 - beta1), f32(beta2), f32(1 - beta2), ...ends.map(i32)]);
+  },
+  [ADAM_PACKED_STEP]: ({ inputs, backend, attrs }) => {
+    const { offset, stepSize, sqrtBc2, epsilon } = attrs as unknown as { offset: number; stepSize: number; sqrtBc2: number; epsilon: number };
+    const program = new ElementwiseProgram(inputs.p!.shape, ['p', 's'], 'offset : i32, half : i32, stepSize : f32, sqrtBc2 : f32, epsilon : f32,', 'sedAdamPackedStep',
+      `let m = s[uniforms.offset + index]; let v = s[uniforms.half + uniforms.offset + index]; ${ADAM_BODY}`, util);
+    return runProgram(backend, program, [inputs.p!, inputs.s!], [i32(offset), i32(inputs.s!.shape[0] / 2), ...[stepSize, sqrtBc2, epsilon].map(f32)]);
+  },
+}));
 
 /** Register the webgpu kernels (call once the webgpu backend is initialised). */
 export async function registerWebgpuFusedUpdates(): Promise<void> {
-  if (registered) return;
-  const util = await webgpuUtil();
-  tf.registerKernel({
-    kernelName: EMA,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { beta, square } = attrs as unknown as { beta: number; square: boolean };
-      const y = square ? 'y[index] * y[index]' : 'y[index]';
-      const program = new ElementwiseProgram(inputs.x!.shape, ['x', 'y'], 'beta : f32,', `sedEma_${square}`, `let value = uniforms.beta * x[index] + (1.0 - uniforms.beta) * ${y};`, util);
-      return runProgram(backend, program, [inputs.x!, inputs.y!], [f32(beta)]);
-    },
-  });
-  tf.registerKernel({
-    kernelName: ADAM_STEP,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { stepSize, sqrtBc2, epsilon } = attrs as unknown as { stepSize: number; sqrtBc2: number; epsilon: number };
-      const program = new ElementwiseProgram(inputs.p!.shape, ['p', 'mIn', 'vIn'], 'stepSize : f32, sqrtBc2 : f32, epsilon : f32,', 'sedAdamStep',
-        `let m = mIn[index]; let v = vIn[index]; ${ADAM_BODY}`, util);
-      return runProgram(backend, program, [inputs.p!, inputs.m!, inputs.v!], [stepSize, sqrtBc2, epsilon].map(f32));
-    },
-  });
-  registered = true;
-  if (process.env.SED_WEBGPU_UNFUSED_TRAINING === '1') return;
-  tf.registerKernel({
-    kernelName: ADAM_MOMENTS,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { ends, present, beta1, beta2 } = attrs as unknown as MomentsAttrs;
-      const slots = present.flatMap((has, k) => (has ? [k] : []));
-      const uniforms = `beta1 : f32, gain1 : f32, beta2 : f32, gain2 : f32, ${ends.map((_, k) => `end${k} : i32,`).join(' ')}`;
-      const program = new ElementwiseProgram(inputs.s!.shape, ['s', ...slots.map((k) => `g${k}`)], uniforms, `sedAdamMoments_${present.map(Number).join('')}`, momentsBody(present), util);
-      const ins = [inputs.s!, ...slots.map((k) => inputs[`g${k}`]!)];
-      return runProgram(backend, program, ins, [f32(beta1), f32(1 - beta1), f32(beta2), f32(1 - beta2), ...ends.map(i32)]);
-    },
-  });
-  tf.registerKernel({
-    kernelName: ADAM_PACKED_STEP,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { offset, stepSize, sqrtBc2, epsilon } = attrs as unknown as { offset: number; stepSize: number; sqrtBc2: number; epsilon: number };
-      const program = new ElementwiseProgram(inputs.p!.shape, ['p', 's'], 'offset : i32, half : i32, stepSize : f32, sqrtBc2 : f32, epsilon : f32,', 'sedAdamPackedStep',
-        `let m = s[uniforms.offset + index]; let v = s[uniforms.half + uniforms.offset + index]; ${ADAM_BODY}`, util);
-      return runProgram(backend, program, [inputs.p!, inputs.s!], [i32(offset), i32(inputs.s!.shape[0] / 2), ...[stepSize, sqrtBc2, epsilon].map(f32)]);
-    },
-  });
+  await updateKernels();
+  await packedKernels();
 }
 
 /** β·x + (1−β)·y, or β·x + (1−β)·y² with `square` (Adam's second moment). */

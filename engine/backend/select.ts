@@ -110,6 +110,7 @@ async function tryWebgpu(allowSoftware: boolean): Promise<string> {
   await (await import('./fusedUpdates')).registerWebgpuFusedUpdates();
   await (await import('./webgpuInference')).registerWebgpuInferenceKernels();
   await (await import('./webgpuTraining')).registerWebgpuTrainingKernels();
+  await (await import('./webgpuTrainingOps')).registerWebgpuTrainingOps();
   await (await import('./webgpuSeqInference')).registerWebgpuSeqKernels();
   // tfjs-webgpu runs an op on the host when its inputs are small host tensors — Tile included, whose
   // output can be large (a broadcast gradient): it then fills and uploads MBs per op. Keep ops on the GPU.

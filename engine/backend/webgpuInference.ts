@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { hardswish } from '../models/layers';
-import { fused, run, runProgram, webgpuUtil } from './webgpuProgram';
+import { fused, run, runProgram, webgpuKernelGroup } from './webgpuProgram';
 import { PointwiseConvProgram, SeGateProgram, SpatialConvProgram, seGateFitsWorkgroup, type Activation } from './webgpuInferencePrograms';
 
 export type { Activation };
@@ -20,50 +20,33 @@ const SE_GATE = 'SedSeGate';
 
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
 
-let registered = false;
-
 /** Register the webgpu kernels (call once the webgpu backend is initialised). */
-export async function registerWebgpuInferenceKernels(): Promise<void> {
-  if (registered || process.env.SED_WEBGPU_UNFUSED_INFERENCE === '1') return;
-  const util = await webgpuUtil();
-  tf.registerKernel({
-    kernelName: POINTWISE,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { x, w, bias, gate, residual, gamma } = inputs;
-      const { act } = attrs as unknown as { act: Activation };
-      const K = x!.shape[3];
-      const program = new PointwiseConvProgram(x!.shape, w!.shape[3], { act, bias: !!bias, gated: !!gate, residual: !!residual, norm: !!gamma });
-      // Input order is the program's: x, w, then the optional ones as PointwiseConvProgram adds them.
-      const optional = [bias, gate, residual, gamma].filter((t): t is tf.TensorInfo => !!t);
-      return runProgram(backend, program, [x!, w!, ...optional], gamma ? [{ type: 'float32', data: [Math.sqrt(K)] }] : []);
-    },
-  });
-  tf.registerKernel({
-    kernelName: SPATIAL,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { x, w, bias } = inputs;
-      const { strides, pad, depthwise, act } = attrs as unknown as SpatialConvOptions;
-      const [B, H, W] = x!.shape;
-      const [kh, kw] = w!.shape;
-      const out = (n: number, k: number, s: number): number => Math.floor((n + 2 * pad - k) / s) + 1;
-      const outShape = [B, out(H, kh, strides[0]), out(W, kw, strides[1]), bias!.shape[0]];
-      const program = new SpatialConvProgram(outShape, [kh, kw], strides, pad, !depthwise, act, util);
-      return runProgram(backend, program, [x!, w!, bias!], []);
-    },
-  });
-  tf.registerKernel({
-    kernelName: SE_GATE,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend }) => {
-      const { x, w1, b1, w2, b2 } = inputs;
-      const program = new SeGateProgram(x!.shape[0], x!.shape[3], w1!.shape[1]);
-      return runProgram(backend, program, [x!, w1!, b1!, w2!, b2!], []);
-    },
-  });
-  registered = true;
-}
+export const registerWebgpuInferenceKernels = webgpuKernelGroup('SED_WEBGPU_UNFUSED_INFERENCE', (util) => ({
+  [POINTWISE]: ({ inputs, backend, attrs }) => {
+    const { x, w, bias, gate, residual, gamma } = inputs;
+    const { act } = attrs as unknown as { act: Activation };
+    const K = x!.shape[3];
+    const program = new PointwiseConvProgram(x!.shape, w!.shape[3], { act, bias: !!bias, gated: !!gate, residual: !!residual, norm: !!gamma });
+    // Input order is the program's: x, w, then the optional ones as PointwiseConvProgram adds them.
+    const optional = [bias, gate, residual, gamma].filter((t): t is tf.TensorInfo => !!t);
+    return runProgram(backend, program, [x!, w!, ...optional], gamma ? [{ type: 'float32', data: [Math.sqrt(K)] }] : []);
+  },
+  [SPATIAL]: ({ inputs, backend, attrs }) => {
+    const { x, w, bias } = inputs;
+    const { strides, pad, depthwise, act } = attrs as unknown as SpatialConvOptions;
+    const [B, H, W] = x!.shape;
+    const [kh, kw] = w!.shape;
+    const out = (n: number, k: number, s: number): number => Math.floor((n + 2 * pad - k) / s) + 1;
+    const outShape = [B, out(H, kh, strides[0]), out(W, kw, strides[1]), bias!.shape[0]];
+    const program = new SpatialConvProgram(outShape, [kh, kw], strides, pad, !depthwise, act, util);
+    return runProgram(backend, program, [x!, w!, bias!], []);
+  },
+  [SE_GATE]: ({ inputs, backend }) => {
+    const { x, w1, b1, w2, b2 } = inputs;
+    const program = new SeGateProgram(x!.shape[0], x!.shape[3], w1!.shape[1]);
+    return runProgram(backend, program, [x!, w1!, b1!, w2!, b2!], []);
+  },
+}));
 
 export interface PointwiseConvOptions {
   act: Activation;

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { withInputs, type ConvGradAttrs } from './wasmKernels';
-import { runProgram, webgpuUtil, type Uniform, type WebgpuUtil } from './webgpuProgram';
+import { runProgram, webgpuKernelGroup, type Uniform, type WebgpuUtil } from './webgpuProgram';
 import { columnSumProgram } from './webgpuReducePrograms';
 
 /** Cap on threads (split × filter elements) per dispatch; sets the split count for large filters. */
@@ -99,20 +99,9 @@ function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, a: ConvGradAttrs, depthwise
   return tf.reshape(tf.engine().makeTensorFromTensorInfo(summed), filterShape);
 }
 
-let registered = false;
-
-/** Replace webgpu's filter-gradient kernels (idempotent). */
-export async function registerWebgpuGradientKernels(): Promise<void> {
-  if (registered || process.env.SED_WEBGPU_NATIVE_GRADS === '1') return;
-  const util = await webgpuUtil();
-  for (const [kernelName, depthwise] of [['Conv2DBackpropFilter', false], ['DepthwiseConv2dNativeBackpropFilter', true]] as const) {
-    if (tf.getKernel(kernelName, 'webgpu')) tf.unregisterKernel(kernelName, 'webgpu');
-    tf.registerKernel({
-      kernelName,
-      backendName: 'webgpu',
-      kernelFunc: ({ inputs, backend, attrs }) =>
-        withInputs([inputs.x!, inputs.dy!], backend, (x, dy) => filterGrad(x, dy, attrs as unknown as ConvGradAttrs, depthwise, backend, util)),
-    });
-  }
-  registered = true;
-}
+/** Replace webgpu's filter-gradient kernels (idempotent; SED_WEBGPU_NATIVE_GRADS=1 keeps tfjs' own). */
+export const registerWebgpuGradientKernels = webgpuKernelGroup('SED_WEBGPU_NATIVE_GRADS', (util) => {
+  const filterGradKernel = (depthwise: boolean): tf.KernelFunc => ({ inputs, backend, attrs }) =>
+    withInputs([inputs.x!, inputs.dy!], backend, (x, dy) => filterGrad(x, dy, attrs as unknown as ConvGradAttrs, depthwise, backend, util));
+  return { Conv2DBackpropFilter: filterGradKernel(false), DepthwiseConv2dNativeBackpropFilter: filterGradKernel(true) };
+});

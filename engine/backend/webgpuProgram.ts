@@ -17,6 +17,23 @@ export async function webgpuUtil(): Promise<WebgpuUtil> {
   return (await import('@tensorflow/tfjs-backend-webgpu')).webgpu_util as unknown as WebgpuUtil;
 }
 
+/**
+ * A group of webgpu kernels, registered together and once (after the webgpu backend is up), each replacing
+ * tfjs' kernel of that name if there is one. `optOut` names an environment variable that, set to 1, leaves the
+ * group unregistered, so tfjs' own ops run instead (A/B benchmarks on one GPU).
+ */
+export function webgpuKernelGroup(optOut: string | null, kernels: (util: WebgpuUtil) => Record<string, tf.KernelFunc>): () => Promise<void> {
+  let registered = false;
+  return async () => {
+    if (registered || (optOut && process.env[optOut] === '1')) return;
+    for (const [kernelName, kernelFunc] of Object.entries(kernels(await webgpuUtil()))) {
+      if (tf.getKernel(kernelName, 'webgpu')) tf.unregisterKernel(kernelName, 'webgpu');
+      tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc });
+    }
+    registered = true;
+  };
+}
+
 /** Run `program` on the webgpu `backend` (a kernel function's `backend` argument). */
 export function runProgram(backend: unknown, program: unknown, inputs: tf.TensorInfo[], uniforms: Uniform[]): tf.TensorInfo {
   return (backend as { runWebGPUProgram(p: unknown, i: tf.TensorInfo[], d: string, u: Uniform[]): tf.TensorInfo }).runWebGPUProgram(program, inputs, 'float32', uniforms);

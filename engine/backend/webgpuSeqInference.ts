@@ -10,7 +10,7 @@ import { rmsNormWith } from '../models/rmsNorm';
 import { applyRotary, rotateHalfMatrix, rotaryTables } from '../models/rotary';
 import { biGruScan, biMinGruScan } from '../models/scan';
 import { POINTWISE } from './webgpuInference';
-import { fused, run, runProgram, webgpuUtil } from './webgpuProgram';
+import { fused, run, runProgram, webgpuKernelGroup } from './webgpuProgram';
 import { AttentionProgram, BiGruScanProgram, MinGruScanProgram, RmsNormProgram, attentionCovers, biGruCovers } from './webgpuSeqPrograms';
 
 const RMS_NORM = 'SedRmsNorm';
@@ -18,54 +18,33 @@ const ATTENTION = 'SedAttention';
 const MIN_GRU = 'SedMinGruScan';
 const BI_GRU = 'SedBiGruScan';
 
-let registered = false;
-
 /** Register the webgpu kernels (call once the webgpu backend is initialised; same opt-out as webgpuInference.ts). */
-export async function registerWebgpuSeqKernels(): Promise<void> {
-  if (registered || process.env.SED_WEBGPU_UNFUSED_INFERENCE === '1') return;
-  const util = await webgpuUtil();
-  tf.registerKernel({
-    kernelName: RMS_NORM,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend }) => {
-      const { x, gamma } = inputs;
-      const [R, D] = x!.shape as [number, number];
-      return runProgram(backend, new RmsNormProgram([R, D], util), [x!, gamma!], [{ type: 'float32', data: [Math.sqrt(D)] }]);
-    },
-  });
-  tf.registerKernel({
-    kernelName: ATTENTION,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { qkv, freqs, rnn, gammaRnn, gammaAttn } = inputs;
-      const { heads, headDim, gated } = attrs as unknown as { heads: number; headDim: number; gated: boolean };
-      const [B, T] = qkv!.shape;
-      const program = new AttentionProgram(B, T, heads, headDim, !!freqs, gated, !!rnn);
-      const optional = freqs ? [freqs] : rnn ? [rnn, gammaRnn!, gammaAttn!] : [];
-      return runProgram(backend, program, [qkv!, ...optional], []);
-    },
-  });
-  tf.registerKernel({
-    kernelName: MIN_GRU,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { hg } = inputs;
-      const { dim } = attrs as unknown as { dim: number };
-      const [B, T] = hg!.shape;
-      return runProgram(backend, new MinGruScanProgram(B, T, dim, util), [hg!], []);
-    },
-  });
-  tf.registerKernel({
-    kernelName: BI_GRU,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend }) => {
-      const { gi, whh, bhn } = inputs;
-      const [B, T] = gi!.shape;
-      return runProgram(backend, new BiGruScanProgram(B, T, whh!.shape[0]), [gi!, whh!, bhn!], []);
-    },
-  });
-  registered = true;
-}
+export const registerWebgpuSeqKernels = webgpuKernelGroup('SED_WEBGPU_UNFUSED_INFERENCE', (util) => ({
+  [RMS_NORM]: ({ inputs, backend }) => {
+    const { x, gamma } = inputs;
+    const [R, D] = x!.shape as [number, number];
+    return runProgram(backend, new RmsNormProgram([R, D], util), [x!, gamma!], [{ type: 'float32', data: [Math.sqrt(D)] }]);
+  },
+  [ATTENTION]: ({ inputs, backend, attrs }) => {
+    const { qkv, freqs, rnn, gammaRnn, gammaAttn } = inputs;
+    const { heads, headDim, gated } = attrs as unknown as { heads: number; headDim: number; gated: boolean };
+    const [B, T] = qkv!.shape;
+    const program = new AttentionProgram(B, T, heads, headDim, !!freqs, gated, !!rnn);
+    const optional = freqs ? [freqs] : rnn ? [rnn, gammaRnn!, gammaAttn!] : [];
+    return runProgram(backend, program, [qkv!, ...optional], []);
+  },
+  [MIN_GRU]: ({ inputs, backend, attrs }) => {
+    const { hg } = inputs;
+    const { dim } = attrs as unknown as { dim: number };
+    const [B, T] = hg!.shape;
+    return runProgram(backend, new MinGruScanProgram(B, T, dim, util), [hg!], []);
+  },
+  [BI_GRU]: ({ inputs, backend }) => {
+    const { gi, whh, bhn } = inputs;
+    const [B, T] = gi!.shape;
+    return runProgram(backend, new BiGruScanProgram(B, T, whh!.shape[0]), [gi!, whh!, bhn!], []);
+  },
+}));
 
 /** Whether the fused sequence kernels run on the active backend (webgpu, unless opted out). */
 export const seqKernelsActive = (): boolean => fused(ATTENTION);

@@ -11,9 +11,8 @@
  * SED_WEBGPU_UNFUSED_TRAINING=1 leaves them unregistered (tfjs ops; for A/B benchmarks on one GPU).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ElementwiseProgram, fused, run, runProgram, webgpuUtil, type Uniform } from './webgpuProgram';
+import { ElementwiseProgram, fused, run, runProgram, webgpuKernelGroup, type Uniform } from './webgpuProgram';
 import { seGate } from './webgpuInference';
-import { registerWebgpuTrainingOps } from './webgpuTrainingOps';
 import { ChannelSplitProgram, NORM_UNIFORMS, SeBackwardProgram, applyBody, applyPrelude, seBackwardFits, seGradBody, splitFinishBody, type SplitMode, type TrainAct } from './webgpuTrainingPrograms';
 
 export type { TrainAct };
@@ -42,74 +41,48 @@ interface NormAttrs {
   eps: number;
 }
 
-let registered = false;
-
 /** Register the webgpu kernels (call once the webgpu backend is initialised). */
-export async function registerWebgpuTrainingKernels(): Promise<void> {
-  if (registered || process.env.SED_WEBGPU_UNFUSED_TRAINING === '1') return;
-  const util = await webgpuUtil();
-  tf.registerKernel({
-    kernelName: SPLIT,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { y, dy, bnMean, bnVar, gamma, beta, part } = inputs;
-      const { mode, act, eps } = attrs as unknown as NormAttrs & { mode: SplitMode };
-      const rows = y!.shape[0] * y!.shape[1] * y!.shape[2];
-      const { splits, chunk } = splitRows(rows);
-      const program = new ChannelSplitProgram(mode, y!.shape, splits, act, util);
-      const uniforms = [i32(chunk), i32(splits)];
-      if (mode === 'moments') return runProgram(backend, program, [y!], uniforms);
-      const ins = [y!, dy!, bnMean!, bnVar!, gamma!, beta!, ...(mode === 'gradApply' ? [part!] : [])];
-      return runProgram(backend, program, ins, [...uniforms, f32(Math.max(rows - 1, 1) / rows), f32(eps), f32(rows)]);
-    },
-  });
-  tf.registerKernel({
-    kernelName: FINISH,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { which, rows } = attrs as unknown as { which: 'mean' | 'var' | 'sum0' | 'sum1'; rows: number };
-      const { splits, chunk } = splitRows(rows);
-      const program = new ElementwiseProgram([inputs.part!.shape[2]], ['part'], 'chunk : i32, splits : i32, rows : i32,', `sedBnFinish_${which}`, splitFinishBody(which), util);
-      return runProgram(backend, program, [inputs.part!], [i32(chunk), i32(splits), i32(rows)]);
-    },
-  });
-  tf.registerKernel({
-    kernelName: APPLY,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { y, bnMean, bnVar, gamma, beta, res } = inputs;
-      const { act, eps } = attrs as unknown as NormAttrs;
-      const rows = y!.shape[0] * y!.shape[1] * y!.shape[2];
-      const names = ['y', 'bnMean', 'bnVar', 'gamma', 'beta', ...(res ? ['res'] : [])];
-      const program = new ElementwiseProgram(y!.shape, names, NORM_UNIFORMS, `sedBnApply_${act}_${!!res}`, applyBody(!!res), util, applyPrelude(act));
-      const ins = [y!, bnMean!, bnVar!, gamma!, beta!, ...(res ? [res] : [])];
-      return runProgram(backend, program, ins, [f32(Math.max(rows - 1, 1) / rows), f32(eps)]);
-    },
-  });
-  tf.registerKernel({
-    kernelName: SE_BACKWARD,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend }) => {
-      const { x, dy, w1, b1, w2, b2 } = inputs;
-      const program = new SeBackwardProgram(x!.shape[0], x!.shape[3], w1!.shape[1]);
-      return runProgram(backend, program, [x!, dy!, w1!, b1!, w2!, b2!], []);
-    },
-  });
-  tf.registerKernel({
-    kernelName: SE_GRAD,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { pack, dy } = inputs;
-      const { which, channels: C, squeeze: S } = attrs as unknown as { which: 'dx' | 'w1' | 'b1' | 'w2' | 'b2'; channels: number; squeeze: number };
-      const shape = { dx: dy?.shape ?? [], w1: [C, S], b1: [S], w2: [S, C], b2: [C] }[which];
-      const names = which === 'dx' ? ['pack', 'dy'] : ['pack'];
-      const program = new ElementwiseProgram(shape, names, 'batch : i32,', `sedSeGrad_${which}_${C}_${S}`, seGradBody(which, C, S), util);
-      return runProgram(backend, program, which === 'dx' ? [pack!, dy!] : [pack!], [i32(pack!.shape[0])]);
-    },
-  });
-  registered = true;
-  await registerWebgpuTrainingOps();
-}
+export const registerWebgpuTrainingKernels = webgpuKernelGroup('SED_WEBGPU_UNFUSED_TRAINING', (util) => ({
+  [SPLIT]: ({ inputs, backend, attrs }) => {
+    const { y, dy, bnMean, bnVar, gamma, beta, part } = inputs;
+    const { mode, act, eps } = attrs as unknown as NormAttrs & { mode: SplitMode };
+    const rows = y!.shape[0] * y!.shape[1] * y!.shape[2];
+    const { splits, chunk } = splitRows(rows);
+    const program = new ChannelSplitProgram(mode, y!.shape, splits, act, util);
+    const uniforms = [i32(chunk), i32(splits)];
+    if (mode === 'moments') return runProgram(backend, program, [y!], uniforms);
+    const ins = [y!, dy!, bnMean!, bnVar!, gamma!, beta!, ...(mode === 'gradApply' ? [part!] : [])];
+    return runProgram(backend, program, ins, [...uniforms, f32(Math.max(rows - 1, 1) / rows), f32(eps), f32(rows)]);
+  },
+  [FINISH]: ({ inputs, backend, attrs }) => {
+    const { which, rows } = attrs as unknown as { which: 'mean' | 'var' | 'sum0' | 'sum1'; rows: number };
+    const { splits, chunk } = splitRows(rows);
+    const program = new ElementwiseProgram([inputs.part!.shape[2]], ['part'], 'chunk : i32, splits : i32, rows : i32,', `sedBnFinish_${which}`, splitFinishBody(which), util);
+    return runProgram(backend, program, [inputs.part!], [i32(chunk), i32(splits), i32(rows)]);
+  },
+  [APPLY]: ({ inputs, backend, attrs }) => {
+    const { y, bnMean, bnVar, gamma, beta, res } = inputs;
+    const { act, eps } = attrs as unknown as NormAttrs;
+    const rows = y!.shape[0] * y!.shape[1] * y!.shape[2];
+    const names = ['y', 'bnMean', 'bnVar', 'gamma', 'beta', ...(res ? ['res'] : [])];
+    const program = new ElementwiseProgram(y!.shape, names, NORM_UNIFORMS, `sedBnApply_${act}_${!!res}`, applyBody(!!res), util, applyPrelude(act));
+    const ins = [y!, bnMean!, bnVar!, gamma!, beta!, ...(res ? [res] : [])];
+    return runProgram(backend, program, ins, [f32(Math.max(rows - 1, 1) / rows), f32(eps)]);
+  },
+  [SE_BACKWARD]: ({ inputs, backend }) => {
+    const { x, dy, w1, b1, w2, b2 } = inputs;
+    const program = new SeBackwardProgram(x!.shape[0], x!.shape[3], w1!.shape[1]);
+    return runProgram(backend, program, [x!, dy!, w1!, b1!, w2!, b2!], []);
+  },
+  [SE_GRAD]: ({ inputs, backend, attrs }) => {
+    const { pack, dy } = inputs;
+    const { which, channels: C, squeeze: S } = attrs as unknown as { which: 'dx' | 'w1' | 'b1' | 'w2' | 'b2'; channels: number; squeeze: number };
+    const shape = { dx: dy?.shape ?? [], w1: [C, S], b1: [S], w2: [S, C], b2: [C] }[which];
+    const names = which === 'dx' ? ['pack', 'dy'] : ['pack'];
+    const program = new ElementwiseProgram(shape, names, 'batch : i32,', `sedSeGrad_${which}_${C}_${S}`, seGradBody(which, C, S), util);
+    return runProgram(backend, program, which === 'dx' ? [pack!, dy!] : [pack!], [i32(pack!.shape[0])]);
+  },
+}));
 
 /** Whether `batchNormAct` runs fused (webgpu); elsewhere the caller keeps its tfjs ops. */
 export const fusedBatchNormAct = (): boolean => fused(APPLY);

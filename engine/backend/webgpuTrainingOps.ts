@@ -9,7 +9,7 @@
  * unregistered.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ElementwiseProgram, fused, run, runProgram, webgpuUtil, type Uniform } from './webgpuProgram';
+import { ElementwiseProgram, fused, run, runProgram, webgpuKernelGroup, type Uniform } from './webgpuProgram';
 import { DROPOUT_PRELUDE, DROPOUT_UNIFORMS, dropoutSeed } from './dropoutMask';
 import { ChunkSumProgram, ColumnReduceProgram, SUM_CHUNK, columnSumProgram } from './webgpuReducePrograms';
 import { RmsNormProgram, SoftmaxDropoutProgram, erfSnippet, gateMergeBody, geluBody, headsBody, kdLossGradBody, kdLossTerm, rmsGammaTerm, rmsRowBody } from './webgpuTrainingOpsPrograms';
@@ -61,70 +61,49 @@ const BODIES = {
 
 type Which = keyof typeof BODIES;
 
-let registered = false;
-
 /** Register the webgpu kernels (call once the webgpu backend is initialised). */
-export async function registerWebgpuTrainingOps(): Promise<void> {
-  if (registered || process.env.SED_WEBGPU_UNFUSED_TRAINING === '1') return;
-  const util = await webgpuUtil();
-  tf.registerKernel({
-    kernelName: ELEMENTWISE,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { which, shape, uniforms } = attrs as unknown as { which: Which; shape: number[]; uniforms: Uniform[] };
-      const def = BODIES[which];
-      const prelude = 'prelude' in def ? def.prelude : '';
-      const program = new ElementwiseProgram(shape, [...def.names], def.uniforms, `sedTrain_${which}`, def.body, util, prelude);
-      return runProgram(backend, program, def.names.map((n) => inputs[n]!), uniforms);
-    },
-  });
-  tf.registerKernel({
-    kernelName: REDUCE,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const a = attrs as unknown as { which: 'columnSum' | 'rmsGamma' | 'lossTerms' | 'lossFinal'; scale: number; w: number };
-      const { x, dy, row, hard, soft, part } = inputs;
-      switch (a.which) {
-        case 'columnSum':
-          return runProgram(backend, columnSumProgram(x!.shape[0], x!.shape[1], util), [x!], [i32(x!.shape[0]), i32(x!.shape[1]), f32(1)]);
-        case 'rmsGamma': {
-          const D = x!.shape[x!.shape.length - 1];
-          return runProgram(backend, new ColumnReduceProgram(D, ['x', 'dy', 'row'], rmsGammaTerm, 'rmsGamma'), [x!, dy!, row!], [i32(row!.shape[0]), i32(D), f32(a.scale)]);
-        }
-        case 'lossTerms': {
-          const n = x!.shape.reduce((p, d) => p * d, 1);
-          const groups = Math.ceil(n / SUM_CHUNK);
-          return runProgram(backend, new ChunkSumProgram(groups, ['x', 'hard', 'soft'], kdLossTerm, 'kdLoss', 'w : f32,'), [x!, hard!, soft!], [i32(n), i32(SUM_CHUNK), f32(1), f32(a.w)]);
-        }
-        case 'lossFinal': {
-          const n = part!.shape[0];
-          return runProgram(backend, new ChunkSumProgram(1, ['part'], 'fn term(i : i32) -> f32 { return part[i]; }', 'final'), [part!], [i32(n), i32(n), f32(a.scale)]);
-        }
+export const registerWebgpuTrainingOps = webgpuKernelGroup('SED_WEBGPU_UNFUSED_TRAINING', (util) => ({
+  [ELEMENTWISE]: ({ inputs, backend, attrs }) => {
+    const { which, shape, uniforms } = attrs as unknown as { which: Which; shape: number[]; uniforms: Uniform[] };
+    const def = BODIES[which];
+    const prelude = 'prelude' in def ? def.prelude : '';
+    const program = new ElementwiseProgram(shape, [...def.names], def.uniforms, `sedTrain_${which}`, def.body, util, prelude);
+    return runProgram(backend, program, def.names.map((n) => inputs[n]!), uniforms);
+  },
+  [REDUCE]: ({ inputs, backend, attrs }) => {
+    const a = attrs as unknown as { which: 'columnSum' | 'rmsGamma' | 'lossTerms' | 'lossFinal'; scale: number; w: number };
+    const { x, dy, row, hard, soft, part } = inputs;
+    switch (a.which) {
+      case 'columnSum':
+        return runProgram(backend, columnSumProgram(x!.shape[0], x!.shape[1], util), [x!], [i32(x!.shape[0]), i32(x!.shape[1]), f32(1)]);
+      case 'rmsGamma': {
+        const D = x!.shape[x!.shape.length - 1];
+        return runProgram(backend, new ColumnReduceProgram(D, ['x', 'dy', 'row'], rmsGammaTerm, 'rmsGamma'), [x!, dy!, row!], [i32(row!.shape[0]), i32(D), f32(a.scale)]);
       }
-    },
-  });
-  tf.registerKernel({
-    kernelName: RMS_NORM,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { sqrtDim } = attrs as unknown as { sqrtDim: number };
-      const x = inputs.x!;
-      const D = x.shape[x.shape.length - 1];
-      return runProgram(backend, new RmsNormProgram(x.shape, D), [x, inputs.gamma!], [f32(sqrtDim), i32(tf.util.sizeFromShape(x.shape) / D)]);
-    },
-  });
-  tf.registerKernel({
-    kernelName: SOFTMAX_DROPOUT,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { grad, rate, seed } = attrs as unknown as { grad: boolean; rate: number; seed: number };
-      const [rows, n] = inputs.s!.shape;
-      const uniforms: Uniform[] = [f32(rate), f32(1 / (1 - rate)), { type: 'uint32', data: [seed] }];
-      return runProgram(backend, new SoftmaxDropoutProgram(rows, n, grad), grad ? [inputs.s!, inputs.dy!] : [inputs.s!], uniforms);
-    },
-  });
-  registered = true;
-}
+      case 'lossTerms': {
+        const n = x!.shape.reduce((p, d) => p * d, 1);
+        const groups = Math.ceil(n / SUM_CHUNK);
+        return runProgram(backend, new ChunkSumProgram(groups, ['x', 'hard', 'soft'], kdLossTerm, 'kdLoss', 'w : f32,'), [x!, hard!, soft!], [i32(n), i32(SUM_CHUNK), f32(1), f32(a.w)]);
+      }
+      case 'lossFinal': {
+        const n = part!.shape[0];
+        return runProgram(backend, new ChunkSumProgram(1, ['part'], 'fn term(i : i32) -> f32 { return part[i]; }', 'final'), [part!], [i32(n), i32(n), f32(a.scale)]);
+      }
+    }
+  },
+  [RMS_NORM]: ({ inputs, backend, attrs }) => {
+    const { sqrtDim } = attrs as unknown as { sqrtDim: number };
+    const x = inputs.x!;
+    const D = x.shape[x.shape.length - 1];
+    return runProgram(backend, new RmsNormProgram(x.shape, D), [x, inputs.gamma!], [f32(sqrtDim), i32(tf.util.sizeFromShape(x.shape) / D)]);
+  },
+  [SOFTMAX_DROPOUT]: ({ inputs, backend, attrs }) => {
+    const { grad, rate, seed } = attrs as unknown as { grad: boolean; rate: number; seed: number };
+    const [rows, n] = inputs.s!.shape;
+    const uniforms: Uniform[] = [f32(rate), f32(1 / (1 - rate)), { type: 'uint32', data: [seed] }];
+    return runProgram(backend, new SoftmaxDropoutProgram(rows, n, grad), grad ? [inputs.s!, inputs.dy!] : [inputs.s!], uniforms);
+  },
+}));
 
 /** Whether the ops below run fused (webgpu); elsewhere callers keep their tfjs ops. */
 export const fusedTrainingOps = (): boolean => fused(ELEMENTWISE);
