@@ -13,7 +13,7 @@ import { baseLearningRates, GroupedAdam } from '../../engine/train/optimizer';
 import { Rng } from '../../engine/train/rng';
 import { REFERENCE_AUGMENT } from '../../engine/train/augment';
 import { assembleBatch, batchStep, GradAccumulator, optimizerStep, prepareInputs, type StepContext } from '../../engine/train/step';
-import { distillationLoss } from '../../engine/train/loss';
+import { chunkGradients } from '../../engine/train/chunkGradients';
 import { computeMel } from '../../engine/frontend/mel';
 import { EVAL_BAND } from '../../engine/train/trainer';
 import { median } from '../common';
@@ -54,11 +54,9 @@ export async function loopProfile(o: LoopProfileOptions): Promise<Record<string,
       await sync(inputs.mel);
       const t2 = performance.now();
       const loss = tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => distillationLoss(model.forward(inputs.mel, { training: true }).strongLogits, inputs.hard, null, 0.9), vars);
-        const named = new Map<string, tf.Tensor>();
-        Object.values(grads).forEach((g, i) => named.set(names[i], g));
-        acc.add(named, 1);
-        return value;
+        const { loss, grads } = chunkGradients(model, names, inputs.mel, inputs.hard, null, 0.9);
+        acc.add(grads, 1);
+        return loss;
       });
       await sync(loss);
       const t3 = performance.now();
