@@ -4,20 +4,22 @@
  * batch × height × width: on an H200 they took 5.3 s of a 5.9 s fmn04 training step at batch 64
  * (bench/RESULTS.md). Here the sum is split: thread (s, o) sums rows [s·chunk, (s+1)·chunk) of the
  * N·OH·OW output positions for filter element o (threads next to each other differ in the output channel,
- * so reads of dy — and of x for depthwise — are coalesced), and a reduction over s finishes it.
+ * so reads of dy are coalesced), and a reduction over s finishes it. Depthwise convs' gradients (input
+ * and filter) are webgpuDepthwiseGrads.ts'.
  * Opt out (tfjs' own kernels) with SED_WEBGPU_NATIVE_GRADS=1.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { withInputs, type ConvGradAttrs } from './wasmKernels';
 import { runProgram, webgpuKernelGroup, type Uniform, type WebgpuUtil } from './webgpuProgram';
 import { columnSumProgram } from './webgpuReducePrograms';
+import { depthwiseGradKernels } from './webgpuDepthwiseGrads';
 
 /** Cap on threads (split × filter elements) per dispatch; sets the split count for large filters. */
 const MAX_THREADS = 1 << 22;
 /** Rows one thread sums when the cap allows. */
 const TARGET_CHUNK = 512;
 
-/** partial[s, o] over o = ((i·kw + j)·cin + ci)·cout + co (regular) or (i·kw + j)·c + ch (depthwise). */
+/** partial[s, o] over o = ((i·kw + j)·cin + ci)·cout + co. */
 class FilterGradProgram {
   variableNames = ['x', 'dy'];
   outputShape: number[];
@@ -28,17 +30,14 @@ class FilterGradProgram {
   workgroupSize: [number, number, number] = [64, 1, 1];
   size = true;
 
-  constructor(splits: number, filterSize: number, private readonly depthwise: boolean, util: WebgpuUtil) {
+  constructor(splits: number, filterSize: number, util: WebgpuUtil) {
     this.outputShape = [splits, filterSize];
-    this.shaderKey = `sedFilterGrad_${depthwise}`;
+    this.shaderKey = 'sedFilterGrad';
     this.dispatchLayout = util.flatDispatchLayout(this.outputShape);
     this.dispatch = util.computeDispatch(this.dispatchLayout, this.outputShape, this.workgroupSize);
   }
 
   getUserCode(): string {
-    const channels = this.depthwise
-      ? `let co = o % uniforms.cout; let ci = co; let tap = o / uniforms.cout;`
-      : `let co = o % uniforms.cout; let ci = (o / uniforms.cout) % cin; let tap = o / (uniforms.cout * cin);`;
     return `
       fn main(index : i32) {
         if (index >= uniforms.size) { return; }
@@ -50,7 +49,9 @@ class FilterGradProgram {
         let OH = uniforms.dyShape[1];
         let OW = uniforms.dyShape[2];
         let rows = uniforms.dyShape[0] * OH * OW;
-        ${channels}
+        let co = o % uniforms.cout;
+        let ci = (o / uniforms.cout) % cin;
+        let tap = o / (uniforms.cout * cin);
         let fi = tap / uniforms.kw;
         let fj = tap % uniforms.kw;
         let r0 = s * uniforms.chunk;
@@ -74,15 +75,14 @@ class FilterGradProgram {
   }
 }
 
-function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, a: ConvGradAttrs, depthwise: boolean, backend: unknown, util: WebgpuUtil): tf.Tensor {
+function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, a: ConvGradAttrs, backend: unknown, util: WebgpuUtil): tf.Tensor {
   const filterShape = a.filterShape!;
-  const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, a.strides, 1, a.pad, a.dimRoundingMode, depthwise, 'channelsLast');
-  if (depthwise && filterShape[3] !== 1) throw new Error(`DepthwiseConv2dNativeBackpropFilter on webgpu: channel multiplier ${filterShape[3]} is not supported (only 1)`);
+  const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
   const filterSize = filterShape.reduce((p, d) => p * d, 1);
   const rows = dy.shape[0] * dy.shape[1] * dy.shape[2];
   const splits = Math.max(1, Math.min(Math.ceil(rows / TARGET_CHUNK), Math.floor(MAX_THREADS / filterSize)));
   const chunk = Math.ceil(rows / splits);
-  const program = new FilterGradProgram(splits, filterSize, depthwise, util);
+  const program = new FilterGradProgram(splits, filterSize, util);
   const uniforms: Uniform[] = [
     { type: 'int32', data: [info.padInfo.top, info.padInfo.left] },
     { type: 'int32', data: [info.strideHeight, info.strideWidth] },
@@ -99,9 +99,9 @@ function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, a: ConvGradAttrs, depthwise
   return tf.reshape(tf.engine().makeTensorFromTensorInfo(summed), filterShape);
 }
 
-/** Replace webgpu's filter-gradient kernels (idempotent; SED_WEBGPU_NATIVE_GRADS=1 keeps tfjs' own). */
+/** Replace webgpu's filter-gradient kernels and its depthwise input gradient (idempotent; SED_WEBGPU_NATIVE_GRADS=1 keeps tfjs' own). */
 export const registerWebgpuGradientKernels = webgpuKernelGroup('SED_WEBGPU_NATIVE_GRADS', (util) => {
-  const filterGradKernel = (depthwise: boolean): tf.KernelFunc => ({ inputs, backend, attrs }) =>
-    withInputs([inputs.x!, inputs.dy!], backend, (x, dy) => filterGrad(x, dy, attrs as unknown as ConvGradAttrs, depthwise, backend, util));
-  return { Conv2DBackpropFilter: filterGradKernel(false), DepthwiseConv2dNativeBackpropFilter: filterGradKernel(true) };
+  const filterGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
+    withInputs([inputs.x!, inputs.dy!], backend, (x, dy) => filterGrad(x, dy, attrs as unknown as ConvGradAttrs, backend, util));
+  return { Conv2DBackpropFilter: filterGradKernel, ...depthwiseGradKernels(util) };
 });
