@@ -6,13 +6,15 @@
  * N·OH·OW output positions for filter element o (threads next to each other differ in the output channel,
  * so reads of dy are coalesced), and a reduction over s finishes it. Depthwise convs' gradients (input
  * and filter) are webgpuDepthwiseGrads.ts'.
- * Opt out (tfjs' own kernels) with SED_WEBGPU_NATIVE_GRADS=1.
+ * 1×1 stride-1 unpadded convs (most of the FLOPs) take the split-K GEMM and tfjs' matmul instead
+ * (webgpuPointwiseGrads.ts). Opt out (tfjs' own kernels) with SED_WEBGPU_NATIVE_GRADS=1.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { withInputs, type ConvGradAttrs } from './wasmKernels';
 import { runProgram, webgpuKernelGroup, type Uniform, type WebgpuUtil } from './webgpuProgram';
 import { columnSumProgram } from './webgpuReducePrograms';
 import { depthwiseGradKernels } from './webgpuDepthwiseGrads';
+import { isPointwiseConv, pointwiseFilterGrad, pointwiseInputGrad } from './webgpuPointwiseGrads';
 
 /** Cap on threads (split × filter elements) per dispatch; sets the split count for large filters. */
 const MAX_THREADS = 1 << 22;
@@ -77,6 +79,7 @@ class FilterGradProgram {
 
 function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, a: ConvGradAttrs, backend: unknown, util: WebgpuUtil): tf.Tensor {
   const filterShape = a.filterShape!;
+  if (isPointwiseConv(x.shape, filterShape, a)) return pointwiseFilterGrad(x, dy, backend, util);
   const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
   const filterSize = filterShape.reduce((p, d) => p * d, 1);
   const rows = dy.shape[0] * dy.shape[1] * dy.shape[2];
@@ -99,9 +102,19 @@ function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, a: ConvGradAttrs, backend: 
   return tf.reshape(tf.engine().makeTensorFromTensorInfo(summed), filterShape);
 }
 
-/** Replace webgpu's filter-gradient kernels and its depthwise input gradient (idempotent; SED_WEBGPU_NATIVE_GRADS=1 keeps tfjs' own). */
+/**
+ * Replace webgpu's filter-gradient kernels, its depthwise input gradient, and its conv input gradient for
+ * pointwise convs (other convs keep tfjs' kernel); idempotent; SED_WEBGPU_NATIVE_GRADS=1 keeps tfjs' own.
+ */
 export const registerWebgpuGradientKernels = webgpuKernelGroup('SED_WEBGPU_NATIVE_GRADS', (util) => {
   const filterGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
     withInputs([inputs.x!, inputs.dy!], backend, (x, dy) => filterGrad(x, dy, attrs as unknown as ConvGradAttrs, backend, util));
-  return { Conv2DBackpropFilter: filterGradKernel, ...depthwiseGradKernels(util) };
+  const nativeInputGrad = tf.getKernel('Conv2DBackpropInput', 'webgpu')!.kernelFunc;
+  const inputGradKernel: tf.KernelFunc = (args) => {
+    const a = args.attrs as unknown as ConvGradAttrs;
+    const { dy, filter } = args.inputs;
+    if (!isPointwiseConv(a.inputShape!, filter!.shape, a)) return nativeInputGrad(args);
+    return withInputs([dy!, filter!], args.backend, (d, f) => pointwiseInputGrad(d, f, a.inputShape!));
+  };
+  return { Conv2DBackpropFilter: filterGradKernel, Conv2DBackpropInput: inputGradKernel, ...depthwiseGradKernels(util) };
 });

@@ -5,19 +5,20 @@ type RunProgram = (...args: unknown[]) => unknown;
 
 /**
  * Run `f` on the active webgpu backend and count the programs it dispatches (every tfjs-webgpu kernel and
- * ours go through `runWebGPUProgram`; kernels that only reshape or alias data dispatch none).
+ * ours go through `runWebGPUProgram`; kernels that only reshape or alias data dispatch none); `programs`
+ * names their classes in order (which kernel variant ran).
  */
-export function countDispatches<T>(f: () => T): { result: T; dispatches: number } {
+export function countDispatches<T>(f: () => T): { result: T; dispatches: number; programs: string[] } {
   const backend = tf.backend() as unknown as { runWebGPUProgram: RunProgram };
   const run = backend.runWebGPUProgram;
-  let dispatches = 0;
+  const programs: string[] = [];
   backend.runWebGPUProgram = function (this: unknown, ...args: unknown[]) {
-    dispatches++;
+    programs.push((args[0] as object).constructor.name);
     return run.apply(this, args);
   };
   try {
     const result = f();
-    return { result, dispatches };
+    return { result, dispatches: programs.length, programs };
   } finally {
     backend.runWebGPUProgram = run;
   }
