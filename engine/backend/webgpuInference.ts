@@ -3,12 +3,15 @@
  * issuing each kernel (~100–170 µs per dispatch in Node/dawn.node), not by the GPU: a block as tfjs ops is
  * ~17 dispatches (hardswish alone is four). On webgpu each op here is one dispatch (WGSL in
  * webgpuInferencePrograms.ts); other backends, and shapes the kernels do not cover, run the tfjs ops the
- * backbone used before, so their results do not change. The kernels have no gradients: inference only.
- * SED_WEBGPU_UNFUSED_INFERENCE=1 leaves them unregistered (tfjs' kernels; for A/B benchmarks on one GPU).
+ * backbone used before, so their results do not change. The fused kernels have no gradients: inference
+ * only. tfjs' own `DepthwiseConv2dNative` (training's forward depthwise conv; its gradient stays tfjs')
+ * also runs the depthwise program: tfjs 4.22 takes a scalar one-output-per-thread kernel for outputs of
+ * at most 4 rows, which the backbone's late blocks have. SED_WEBGPU_UNFUSED_INFERENCE=1 leaves them all
+ * unregistered (tfjs' kernels; for A/B benchmarks on one GPU).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { hardswish } from '../models/layers';
-import { fused, run, runProgram, webgpuKernelGroup } from './webgpuProgram';
+import { fused, run, runProgram, webgpuKernelGroup, type WebgpuUtil } from './webgpuProgram';
 import { PointwiseConvProgram, SeGateProgram, SpatialConvProgram, seGateFitsWorkgroup, type Activation } from './webgpuInferencePrograms';
 
 export type { Activation };
@@ -19,9 +22,12 @@ const SPATIAL = 'SedSpatialConv';
 const SE_GATE = 'SedSeGate';
 
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
+type PadAttr = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+type Shape4 = [number, number, number, number];
 
 /** Register the webgpu kernels (call once the webgpu backend is initialised). */
 export const registerWebgpuInferenceKernels = webgpuKernelGroup('SED_WEBGPU_UNFUSED_INFERENCE', (util) => ({
+  DepthwiseConv2dNative: depthwiseConvKernel(util),
   [POINTWISE]: ({ inputs, backend, attrs }) => {
     const { x, w, bias, gate, residual, gamma } = inputs;
     const { act } = attrs as unknown as { act: Activation };
@@ -38,7 +44,7 @@ export const registerWebgpuInferenceKernels = webgpuKernelGroup('SED_WEBGPU_UNFU
     const [kh, kw] = w!.shape;
     const out = (n: number, k: number, s: number): number => Math.floor((n + 2 * pad - k) / s) + 1;
     const outShape = [B, out(H, kh, strides[0]), out(W, kw, strides[1]), bias!.shape[0]];
-    const program = new SpatialConvProgram(outShape, [kh, kw], strides, pad, !depthwise, act, util);
+    const program = new SpatialConvProgram(outShape, [kh, kw], strides, [pad, pad], !depthwise, act, util);
     return runProgram(backend, program, [x!, w!, bias!], []);
   },
   [SE_GATE]: ({ inputs, backend }) => {
@@ -47,6 +53,23 @@ export const registerWebgpuInferenceKernels = webgpuKernelGroup('SED_WEBGPU_UNFU
     return runProgram(backend, program, [x!, w1!, b1!, w2!, b2!], []);
   },
 }));
+
+/**
+ * tfjs' DepthwiseConv2dNative (NHWC, channel multiplier 1, no dilation) as the depthwise program without bias;
+ * tfjs' kernel (looked up before it is replaced) runs the rest.
+ */
+function depthwiseConvKernel(util: WebgpuUtil): tf.KernelFunc {
+  const tfjsKernel = tf.getKernel('DepthwiseConv2dNative', 'webgpu')!.kernelFunc;
+  return (args) => {
+    const { x, filter } = args.inputs;
+    const a = args.attrs as unknown as { strides: number | [number, number]; pad: PadAttr; dataFormat?: 'NHWC' | 'NCHW'; dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
+    if (a.dataFormat === 'NCHW' || filter!.shape[3] !== 1 || x!.dtype !== 'float32') return tfjsKernel(args);
+    const info = tf.backend_util.computeConv2DInfo(x!.shape as Shape4, filter!.shape as Shape4, a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, true);
+    if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return tfjsKernel(args);
+    const program = new SpatialConvProgram(info.outShape, [info.filterHeight, info.filterWidth], [info.strideHeight, info.strideWidth], [info.padInfo.top, info.padInfo.left], false, 'linear', util, false);
+    return runProgram(args.backend, program, [x!, filter!], []);
+  };
+}
 
 export interface PointwiseConvOptions {
   act: Activation;

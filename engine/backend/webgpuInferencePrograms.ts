@@ -206,13 +206,14 @@ export class PointwiseConvProgram {
 const COLS_PER_THREAD = 4;
 
 /**
- * out[b, r, c, ch] = act(Σ_{i,j} x[b, r·sh + i − pad, c·sw + j − pad, ch or 0]·w[i, j, ch] + bias[ch]) with
- * zero padding: a depthwise conv, or (`singleInput`) a regular conv of a one-channel input whose filter
- * [kh, kw, 1, C] has the depthwise layout. A thread computes 4 consecutive output columns of 4 channels
- * (1 when C % 4 ≠ 0), reusing each input row's loads across the kernel taps.
+ * out[b, r, c, ch] = act(Σ_{i,j} x[b, r·sh + i − ph, c·sw + j − pw, ch or 0]·w[i, j, ch] (+ bias[ch])) with
+ * zero padding (ph, pw at the top and left): a depthwise conv, or (`singleInput`) a regular conv of a
+ * one-channel input whose filter [kh, kw, 1, C] has the depthwise layout. A thread computes 4 consecutive
+ * output columns of 4 channels (1 when C % 4 ≠ 0), reusing each input row's loads across the kernel taps.
+ * Without `bias` (and act 'linear') it is tfjs' DepthwiseConv2dNative, which training runs through it.
  */
 export class SpatialConvProgram {
-  variableNames = ['x', 'w', 'bias'];
+  variableNames: string[];
   variableComponents: number[];
   outputComponent: number;
   outputShape: number[];
@@ -225,19 +226,21 @@ export class SpatialConvProgram {
     outShape: number[],
     private readonly kernel: [number, number],
     private readonly strides: [number, number],
-    private readonly pad: number,
+    private readonly pads: [number, number],
     private readonly singleInput: boolean,
     private readonly act: Activation,
     util: WebgpuUtil,
+    private readonly bias = true,
   ) {
     const [B, OH, OW, C] = outShape;
     this.outputShape = outShape;
     this.outputComponent = C % 4 === 0 ? 4 : 1;
-    this.variableComponents = [singleInput ? 1 : this.outputComponent, this.outputComponent, this.outputComponent];
+    this.variableNames = bias ? ['x', 'w', 'bias'] : ['x', 'w'];
+    this.variableComponents = [singleInput ? 1 : this.outputComponent, this.outputComponent, this.outputComponent].slice(0, this.variableNames.length);
     const threads = [B * OH * Math.ceil(OW / COLS_PER_THREAD) * (C / this.outputComponent)];
     this.dispatchLayout = util.flatDispatchLayout(threads);
     this.dispatch = util.computeDispatch(this.dispatchLayout, threads, this.workgroupSize);
-    this.shaderKey = `sedSpatialConv_${kernel.join('x')}_${strides.join('x')}_${pad}_${singleInput}_${act}_${this.outputComponent}`;
+    this.shaderKey = `sedSpatialConv_${kernel.join('x')}_${strides.join('x')}_${pads.join('x')}_${singleInput}_${act}_${bias}_${this.outputComponent}`;
   }
 
   getUserCode(): string {
@@ -262,8 +265,8 @@ export class SpatialConvProgram {
         rest = rest / colGroups;
         let row = rest % OH;
         let batch = rest / OH;
-        let ih0 = row * ${SH} - ${this.pad};
-        let iw0 = col0 * ${SW} - ${this.pad};
+        let ih0 = row * ${SH} - ${this.pads[0]};
+        let iw0 = col0 * ${SW} - ${this.pads[1]};
         var acc : array<${t}, ${P}>;
         var xv : array<${t}, ${XN}>;
         for (var i = 0; i < ${KH}; i = i + 1) {
@@ -284,7 +287,7 @@ export class SpatialConvProgram {
         }
         for (var q = 0; q < ${P}; q = q + 1) {
           if (col0 + q < OW) {
-            var v = acc[q] + bias[cv];
+            var v = acc[q]${this.bias ? ' + bias[cv]' : ''};
             ${activate(this.act, 'v', t)}
             result[((batch * OH + row) * OW + col0 + q) * CV + cv] = v;
           }
