@@ -18,8 +18,12 @@ const FILTER_THREADS = 64;
 const MAX_CHANNEL_LANES = 16;
 /** Workgroups the filter gradient aims at: several per SM of a large GPU, so loads of some hide the latency of others. */
 const TARGET_WORKGROUPS = 1024;
-/** Workgroup memory WebGPU guarantees (bytes): bounds the taps reduced per barrier. */
-const WORKGROUP_BYTES = 16384;
+/**
+ * Workgroup memory for the row-lane reduction (bytes; WebGPU guarantees 16 KiB): bounds the taps reduced per
+ * barrier. Half the guarantee, since on NVIDIA GPUs workgroup memory and the L1 cache that serves the
+ * repeated x loads share one array per SM.
+ */
+const REDUCE_BYTES = 8192;
 
 /** Kernel size, strides and top/left zero padding of a depthwise conv ([height, width] each). */
 export interface DepthwiseGeometry {
@@ -202,8 +206,8 @@ export class DepthwiseFilterGradProgram {
                 })}
               }
             }`;
-    // Row-lane sums through workgroup memory, as many taps per barrier as fit.
-    const perBatch = Math.min(taps, Math.floor(WORKGROUP_BYTES / (T * 4 * comp)));
+    // Row-lane sums through workgroup memory, in as few equal batches of taps as fit.
+    const perBatch = Math.ceil(taps / Math.ceil(taps / Math.floor(REDUCE_BYTES / (T * 4 * comp))));
     const batches: string[] = [];
     for (let start = 0; start < taps; start += perBatch) {
       const count = Math.min(perBatch, taps - start);
