@@ -8,7 +8,7 @@
  * compile-time constants (part of `shaderKey`), so the tap loops unroll and the accumulators stay in
  * registers.
  */
-import type { WebgpuUtil } from './webgpuProgram';
+import { FlatProgram, WorkgroupProgram, type WebgpuUtil } from './webgpuProgram';
 
 /** Columns a thread computes (input gradient: dx columns; filter gradient: dy columns per step). */
 const COLS = 4;
@@ -49,25 +49,19 @@ const lines = (count: number, line: (k: number) => string): string => Array.from
  * and tap j0 + m·sw of column q reads dy column base − m + q, so one window of dy loads per row serves
  * every tap. Rows: the taps i ≡ (ih + ph) mod sh with 0 ≤ oh < OH.
  */
-export class DepthwiseInputGradProgram {
+export class DepthwiseInputGradProgram extends FlatProgram {
   variableNames = ['dy', 'w'];
   variableComponents: number[];
   outputComponent: number;
-  outputShape: number[];
   shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [64, 1, 1];
 
   constructor(inShape: number[], private readonly geometry: DepthwiseGeometry, util: WebgpuUtil) {
     const [N, H, W, C] = inShape;
     const sw = geometry.strides[1];
-    this.outputShape = inShape;
-    this.outputComponent = channelComponents(C);
+    const outputComponent = channelComponents(C);
+    super(inShape, [N * H * Math.ceil(W / (COLS * sw)) * sw * (C / outputComponent)], util);
+    this.outputComponent = outputComponent;
     this.variableComponents = [this.outputComponent, this.outputComponent];
-    const threads = [N * H * Math.ceil(W / (COLS * sw)) * sw * (C / this.outputComponent)];
-    this.dispatchLayout = util.flatDispatchLayout(threads);
-    this.dispatch = util.computeDispatch(this.dispatchLayout, threads, this.workgroupSize);
     this.shaderKey = `sedDepthwiseInputGrad_${geometryKey(geometry)}_${this.outputComponent}`;
   }
 
@@ -165,23 +159,18 @@ export function filterGradSplits(channels: number, components: number, rows: num
  * registers: per step it loads COLS dy values and, per filter row, the x window those columns cover, and
  * adds every tap. The row lanes' sums are added in workgroup memory; `columnSumProgram` adds the splits.
  */
-export class DepthwiseFilterGradProgram {
+export class DepthwiseFilterGradProgram extends WorkgroupProgram {
   variableNames = ['x', 'dy'];
   variableComponents: number[];
   outputComponent: number;
-  outputShape: number[];
   shaderKey: string;
-  dispatchLayout = { x: [0] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [FILTER_THREADS, 1, 1];
   uniforms = 'lanes : i32, rowGroupsPerSplit : i32, colSplits : i32, colGroupsPerSplit : i32,';
 
   constructor(channels: number, splits: FilterGradSplits, private readonly geometry: DepthwiseGeometry) {
     const [KH, KW] = geometry.kernel;
-    this.outputShape = [splits.splits, KH * KW * channels];
+    super([splits.splits, KH * KW * channels], [splits.channelBlocks, splits.splits, 1], FILTER_THREADS);
     this.outputComponent = channelComponents(channels);
     this.variableComponents = [this.outputComponent, this.outputComponent];
-    this.dispatch = [splits.channelBlocks, splits.splits, 1];
     this.shaderKey = `sedDepthwiseFilterGrad_${geometryKey(geometry)}_${this.outputComponent}`;
   }
 

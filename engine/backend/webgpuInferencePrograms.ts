@@ -7,7 +7,7 @@
  * (vector widths, kernel size, strides, channel counts) are part of `shaderKey`, since the backend keys
  * its pipeline cache on that key plus input ranks, not on shapes.
  */
-import type { WebgpuUtil } from './webgpuProgram';
+import { FlatProgram, WorkgroupProgram, type WebgpuUtil } from './webgpuProgram';
 
 export type Activation = 'linear' | 'relu' | 'hardswish' | 'gelu';
 
@@ -212,15 +212,11 @@ const COLS_PER_THREAD = 4;
  * output columns of 4 channels (1 when C % 4 ≠ 0), reusing each input row's loads across the kernel taps.
  * Without `bias` (and act 'linear') it is tfjs' DepthwiseConv2dNative, which training runs through it.
  */
-export class SpatialConvProgram {
+export class SpatialConvProgram extends FlatProgram {
   variableNames: string[];
   variableComponents: number[];
   outputComponent: number;
-  outputShape: number[];
   shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [64, 1, 1];
 
   constructor(
     outShape: number[],
@@ -233,13 +229,11 @@ export class SpatialConvProgram {
     private readonly bias = true,
   ) {
     const [B, OH, OW, C] = outShape;
-    this.outputShape = outShape;
-    this.outputComponent = C % 4 === 0 ? 4 : 1;
+    const outputComponent = C % 4 === 0 ? 4 : 1;
+    super(outShape, [B * OH * Math.ceil(OW / COLS_PER_THREAD) * (C / outputComponent)], util);
+    this.outputComponent = outputComponent;
     this.variableNames = bias ? ['x', 'w', 'bias'] : ['x', 'w'];
     this.variableComponents = [singleInput ? 1 : this.outputComponent, this.outputComponent, this.outputComponent].slice(0, this.variableNames.length);
-    const threads = [B * OH * Math.ceil(OW / COLS_PER_THREAD) * (C / this.outputComponent)];
-    this.dispatchLayout = util.flatDispatchLayout(threads);
-    this.dispatch = util.computeDispatch(this.dispatchLayout, threads, this.workgroupSize);
     this.shaderKey = `sedSpatialConv_${kernel.join('x')}_${strides.join('x')}_${pads.join('x')}_${singleInput}_${act}_${bias}_${this.outputComponent}`;
   }
 
@@ -318,21 +312,16 @@ export function seGateFitsWorkgroup(channels: number, squeeze: number): boolean 
  * `lanes` threads when there are fewer groups than threads, with four independent sums per thread so
  * loads overlap. The means and the hidden layer stay in workgroup memory.
  */
-export class SeGateProgram {
+export class SeGateProgram extends WorkgroupProgram {
   variableNames = ['x', 'w1', 'b1', 'w2', 'b2'];
   variableComponents: number[];
   outputComponent: number;
-  outputShape: number[];
   shaderKey: string;
-  dispatchLayout = { x: [0] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [SE_THREADS, 1, 1];
 
   constructor(batch: number, private readonly channels: number, private readonly squeeze: number) {
-    this.outputShape = [batch, channels];
+    super([batch, channels], [batch, 1, 1], SE_THREADS);
     this.outputComponent = seComponents(channels);
     this.variableComponents = [this.outputComponent, 1, 1, this.outputComponent, this.outputComponent];
-    this.dispatch = [batch, 1, 1];
     this.shaderKey = `sedSeGate_${channels}_${squeeze}`;
   }
 

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { withInputs, type ConvGradAttrs } from './wasmKernels';
-import { runProgram, webgpuKernelGroup, type Uniform, type WebgpuUtil } from './webgpuProgram';
+import { FlatProgram, runProgram, webgpuKernelGroup, type Uniform, type WebgpuUtil } from './webgpuProgram';
 import { columnSumProgram } from './webgpuReducePrograms';
 import { depthwiseGradKernels } from './webgpuDepthwiseGrads';
 import { isPointwiseConv, pointwiseFilterGrad, pointwiseInputGrad } from './webgpuPointwiseGrads';
@@ -22,21 +22,14 @@ const MAX_THREADS = 1 << 22;
 const TARGET_CHUNK = 512;
 
 /** partial[s, o] over o = ((i·kw + j)·cin + ci)·cout + co. */
-class FilterGradProgram {
+class FilterGradProgram extends FlatProgram {
   variableNames = ['x', 'dy'];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
+  shaderKey = 'sedFilterGrad';
   uniforms = 'pads : vec2<i32>, strides : vec2<i32>, kw : i32, cout : i32, chunk : i32, filterSize : i32,';
-  workgroupSize: [number, number, number] = [64, 1, 1];
   size = true;
 
   constructor(splits: number, filterSize: number, util: WebgpuUtil) {
-    this.outputShape = [splits, filterSize];
-    this.shaderKey = 'sedFilterGrad';
-    this.dispatchLayout = util.flatDispatchLayout(this.outputShape);
-    this.dispatch = util.computeDispatch(this.dispatchLayout, this.outputShape, this.workgroupSize);
+    super([splits, filterSize], [splits, filterSize], util);
   }
 
   getUserCode(): string {

@@ -46,21 +46,52 @@ export const run = <T extends tf.Tensor>(kernel: string, inputs: tf.NamedTensorM
   tf.engine().runKernel(kernel, inputs, attrs as tf.NamedAttrMap) as T;
 
 /**
+ * The dispatch fields tfjs-backend-webgpu reads from a program whose threads are numbered flat (`main(index)`),
+ * 64 to a workgroup. `threads` is a shape whose element count is the number of threads (the output's shape when
+ * each thread writes one element). Subclasses declare their inputs, components, uniforms and shader.
+ */
+export abstract class FlatProgram {
+  readonly workgroupSize: [number, number, number] = [64, 1, 1];
+  readonly dispatchLayout: { x: number[] };
+  readonly dispatch: [number, number, number];
+  abstract readonly variableNames: string[];
+  abstract readonly shaderKey: string;
+
+  constructor(readonly outputShape: number[], threads: number[], util: WebgpuUtil) {
+    this.dispatchLayout = util.flatDispatchLayout(threads);
+    this.dispatch = util.computeDispatch(this.dispatchLayout, threads, this.workgroupSize);
+  }
+
+  abstract getUserCode(): string;
+}
+
+/**
+ * The dispatch fields of a program that indexes its workgroups itself (`workgroupId`, `localIndex`):
+ * `dispatch` workgroups of `threads` threads each.
+ */
+export abstract class WorkgroupProgram {
+  readonly dispatchLayout = { x: [0] };
+  readonly workgroupSize: [number, number, number];
+  abstract readonly variableNames: string[];
+  abstract readonly shaderKey: string;
+
+  constructor(readonly outputShape: number[], readonly dispatch: [number, number, number], threads: number) {
+    this.workgroupSize = [threads, 1, 1];
+  }
+
+  abstract getUserCode(): string;
+}
+
+/**
  * One thread per output element: `body` assigns `value` from the inputs (raw arrays named as in
  * `variableNames`) at `index`; `prelude` holds helper functions. Uniforms are separate scalars (a
  * multi-value entry would be laid out as a vector).
  */
-export class ElementwiseProgram {
-  outputShape: number[];
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [64, 1, 1];
+export class ElementwiseProgram extends FlatProgram {
   size = true;
 
   constructor(shape: number[], readonly variableNames: string[], readonly uniforms: string, readonly shaderKey: string, private readonly body: string, util: WebgpuUtil, private readonly prelude = '') {
-    this.outputShape = shape;
-    this.dispatchLayout = util.flatDispatchLayout(shape);
-    this.dispatch = util.computeDispatch(this.dispatchLayout, shape, this.workgroupSize);
+    super(shape, shape, util);
   }
 
   getUserCode(): string {

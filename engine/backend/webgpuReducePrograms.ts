@@ -3,7 +3,7 @@
  * thousands of values in sequence is bound by memory latency (milliseconds at batch 64), so columns of
  * [S, N] get a workgroup of 32 row lanes per 8 adjacent columns, and a flat sum a workgroup per chunk.
  */
-import { ElementwiseProgram, type WebgpuUtil } from './webgpuProgram';
+import { ElementwiseProgram, WorkgroupProgram, type WebgpuUtil } from './webgpuProgram';
 
 const CL = 8;
 const RL = 32;
@@ -17,17 +17,12 @@ export const COLUMN_UNIFORMS = 'rows : i32, cols : i32, scale : f32,';
  * value[o] = scale · Σ_{s < rows} term(s, o) over o < cols; `term` is WGSL defining `fn term(s : i32, o : i32) -> f32`
  * over the inputs and uniforms.cols (adjacent o adjacent in memory, so the row lanes' reads coalesce).
  */
-export class ColumnReduceProgram {
-  outputShape: number[];
-  dispatchLayout = { x: [0] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [CL * RL, 1, 1];
+export class ColumnReduceProgram extends WorkgroupProgram {
   shaderKey: string;
   uniforms = COLUMN_UNIFORMS;
 
   constructor(cols: number, readonly variableNames: string[], private readonly term: string, key: string) {
-    this.outputShape = [cols];
-    this.dispatch = [Math.ceil(cols / CL), 1, 1];
+    super([cols], [Math.ceil(cols / CL), 1, 1], CL * RL);
     this.shaderKey = `sedColumnReduce_${key}`;
   }
 
@@ -76,17 +71,12 @@ export const SUM_CHUNK = 16 * WORKGROUP;
  * partial[g] = scale · Σ term(i) over i in chunk g of [0, n) (chunks of SUM_CHUNK); `term` is WGSL defining
  * `fn term(i : i32) -> f32`. A second pass with one chunk sums the partials.
  */
-export class ChunkSumProgram {
-  outputShape: number[];
-  dispatchLayout = { x: [0] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
+export class ChunkSumProgram extends WorkgroupProgram {
   uniforms: string;
   shaderKey: string;
 
   constructor(groups: number, readonly variableNames: string[], private readonly term: string, key: string, uniforms = '') {
-    this.outputShape = [groups];
-    this.dispatch = [groups, 1, 1];
+    super([groups], [groups, 1, 1], WORKGROUP);
     this.uniforms = `n : i32, chunk : i32, scale : f32, ${uniforms}`;
     this.shaderKey = `sedChunkSum_${key}`;
   }

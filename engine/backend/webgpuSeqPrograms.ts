@@ -5,29 +5,23 @@
  * tensors are dispatched, and the bidirectional minGRU and GRU recurrences. Shapes that change the code (head
  * size, flags) are part of `shaderKey`.
  */
-import type { WebgpuUtil } from './webgpuProgram';
+import { FlatProgram, type WebgpuUtil } from './webgpuProgram';
 
 /**
  * y[r, :] = x[r, :] / max(‖x[r, :]‖₂, 1e-12) · (γ·√D) (rmsNorm.ts) over x [R, D], one thread per row
  * (`normScale` = √D as a uniform: the exact f32 of Math.sqrt). vec4 along D when D % 4 = 0.
  */
-export class RmsNormProgram {
+export class RmsNormProgram extends FlatProgram {
   variableNames = ['x', 'gamma'];
   variableComponents: number[];
   outputComponent: number;
-  outputShape: number[];
   shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [64, 1, 1];
   uniforms = 'normScale : f32,';
 
   constructor(shape: [number, number], util: WebgpuUtil) {
-    this.outputShape = shape;
+    super(shape, [shape[0]], util);
     this.outputComponent = shape[1] % 4 === 0 ? 4 : 1;
     this.variableComponents = [this.outputComponent, this.outputComponent];
-    this.dispatchLayout = util.flatDispatchLayout([shape[0]]);
-    this.dispatch = util.computeDispatch(this.dispatchLayout, [shape[0]], this.workgroupSize);
     this.shaderKey = `sedRmsNorm_${this.outputComponent}`;
   }
 
@@ -212,21 +206,14 @@ export class AttentionProgram {
  * g̃(x) = x + 0.5 if x ≥ 0 else σ(x); the backward direction runs from t = T−1 down. Output [B, T, 2D] =
  * forward ‖ backward. One thread per (clip, direction, 4 channels) walks the T steps.
  */
-export class MinGruScanProgram {
+export class MinGruScanProgram extends FlatProgram {
   variableNames = ['hg'];
   variableComponents = [4];
   outputComponent = 4;
-  outputShape: number[];
   shaderKey = 'sedMinGruScan';
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [64, 1, 1];
 
   constructor(batch: number, length: number, dim: number, util: WebgpuUtil) {
-    this.outputShape = [batch, length, 2 * dim];
-    const threads = [batch * 2 * (dim / 4)];
-    this.dispatchLayout = util.flatDispatchLayout(threads);
-    this.dispatch = util.computeDispatch(this.dispatchLayout, threads, this.workgroupSize);
+    super([batch, length, 2 * dim], [batch * 2 * (dim / 4)], util);
   }
 
   getUserCode(): string {

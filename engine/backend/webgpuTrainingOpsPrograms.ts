@@ -1,6 +1,7 @@
 /** WGSL behind the fused sequence-model and loss training ops (webgpuTrainingOps.ts). */
 import * as tf from '@tensorflow/tfjs-core';
 import { DROPOUT_PRELUDE, DROPOUT_UNIFORMS } from './dropoutMask';
+import { WorkgroupProgram } from './webgpuProgram';
 
 const WORKGROUP = 256;
 /** Threads per row of RmsNormProgram. */
@@ -17,19 +18,14 @@ const ROW_OF_WORKGROUP = (rows: string): string => `
         let valid = row < ${rows};`;
 
 /** RMSNorm forward x / max(‖x‖₂, 1e-12) · γ·√D, a workgroup per row of D (the norm reduced in workgroup memory). */
-export class RmsNormProgram {
+export class RmsNormProgram extends WorkgroupProgram {
   variableNames = ['x', 'gamma'];
-  outputShape: number[];
-  dispatchLayout = { x: [0] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [ROW_LANES, 1, 1];
   uniforms = 'sqrtDim : f32, rows : i32,';
   shaderKey: string;
 
   constructor(shape: number[], private readonly dim: number) {
-    this.outputShape = shape;
+    super(shape, rowDispatch(shape.reduce((a, b) => a * b, 1) / dim), ROW_LANES);
     this.shaderKey = `sedTrainRmsNorm_${dim}`;
-    this.dispatch = rowDispatch(shape.reduce((a, b) => a * b, 1) / dim);
   }
 
   getUserCode(): string {
