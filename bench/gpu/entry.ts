@@ -5,6 +5,7 @@
  * reference's H200 figures (anchors), with Adam alone timed too (adam_ms). Writes JSON to $OUT/gpu.json (or ./gpu.json).
  * `--streams 1,2,4` measures inference of `--stream-models` with that many processes sharing the GPU (streams.ts).
  * `--loop-profile <model>` times the pieces of a real `sed train` step on cached audio (loopProfile.ts).
+ * `--dispatch-cost` times the host cost of one dispatch under this process's settings (dispatchCost.ts).
  * Usage: node entry.js [--profile a,b] [--parity <dir>] [--models a,b] [--train a,b] [--batch 64] [--backend webgpu]
  *        [--streams 1,2,4 --stream-models fmn10+tf:256 --iters 20]
  */
@@ -18,6 +19,7 @@ import { readSafetensors, type HostTensor } from '../../engine/io/safetensors';
 import { configFromParityMetadata, createModel, parseModelName } from '../../engine/models/index';
 import { AudioCache } from '../../engine/train/cache';
 import { defaultDecode } from '../../engine/train/data';
+import { dispatchCost } from './dispatchCost';
 import { loopProfile } from './loopProfile';
 import { profileModels } from './profile';
 import { multiStream, streamChild } from './streams';
@@ -139,6 +141,10 @@ async function main() {
   if (submitBatch) tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', Number(submitBatch));
   const batch = Number(arg('batch', '64'));
   const result: Record<string, unknown> = { date: new Date().toISOString(), backend };
+  if (process.argv.includes('--dispatch-cost')) {
+    result.dispatchCost = await dispatchCost();
+    console.log(JSON.stringify(result.dispatchCost));
+  }
   const profile = arg('profile', '').split(',').filter(Boolean);
   if (profile.length) result.profile = await profileModels(profile, batch);
   const loopModel = arg('loop-profile', '');
