@@ -1,12 +1,11 @@
 /**
  * Host time per webgpu dispatch: a chain of small element-wise ops (nothing for the GPU to do) issued back to
- * back, timed on the JavaScript thread without waiting, median over 5 rounds of 2,000. Compares the dispatch
- * settings of this process (bind-group layout cache on or off: SED_WEBGPU_NO_LAYOUT_CACHE; submit batch:
- * entry.ts --submit-batch). Used by entry.ts `--dispatch-cost`.
+ * back, timed on the JavaScript thread without waiting, median over 5 rounds of 2,000, under this process's
+ * submit batch (entry.ts --submit-batch: dispatches per queue submission). Used by entry.ts `--dispatch-cost`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-export async function dispatchCost(): Promise<Record<string, number | boolean>> {
+export async function dispatchCost(): Promise<Record<string, number>> {
   const bias = tf.randomNormal([256]);
   let x = tf.randomNormal([256]);
   const issue = (n: number) => {
@@ -29,7 +28,6 @@ export async function dispatchCost(): Promise<Record<string, number | boolean>> 
   bias.dispose();
   perDispatchUs.sort((a, b) => a - b);
   return {
-    layout_cache: process.env.SED_WEBGPU_NO_LAYOUT_CACHE !== '1',
     submit_batch: tf.env().getNumber('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE'),
     issue_us_per_dispatch: Number(perDispatchUs[2].toFixed(1)),
   };

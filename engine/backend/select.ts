@@ -9,7 +9,6 @@
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { watchUncapturedErrors, type WatchedDevice } from './gpuErrors';
-import { cacheBindGroupLayouts } from './webgpuDispatchCost';
 
 export const BACKEND_NAMES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -85,7 +84,6 @@ async function tryWebgpu(allowSoftware: boolean): Promise<string> {
     throw new Error(`the 'webgpu' package (Dawn) could not be loaded: ${(err as Error).message}`);
   }
   Object.assign(globalThis, webgpu.globals);
-  cacheBindGroupLayouts(webgpu.globals);
   // SED_WEBGPU_BACKEND=opengles selects Dawn's OpenGL ES path (Mesa llvmpipe on GPU-less machines),
   // which only offers WebGPU's compatibility feature level.
   // SED_DAWN_FLAGS passes extra Dawn flags (comma-separated), e.g. `enable-dawn-features=allow_unsafe_apis`
