@@ -3,14 +3,16 @@
  * active: pre-emphasis → centred reflect padding → 400-tap symmetric Hann frames every 160 samples →
  * |DFT|² (512 points) → Kaldi mel (128 bins, fmin..fmax) → ln(max(·, 1e-7)) → (x + 4.5)/5.
  *
- * The STFT is framing + one matmul with a windowed cos/sin basis rather than an FFT kernel, because
- * the wasm backend has no FFT and a [frames,400]×[400,512] matmul is fast on every backend. Framing
- * needs no gather: with hop 160, frame t is rows t, t+1 and the first 80 samples of row t+2 of the
- * padded signal cut into 160-sample rows. |X|² then goes through the mel matrix stacked twice
- * ([re²  im²] @ [Mᵀ; Mᵀ] = (re² + im²) @ Mᵀ), so power and projection are a square and a matmul.
+ * The STFT is framing + matmuls with windowed cos/sin bases rather than an FFT kernel, because the
+ * wasm backend has no FFT and matmuls are fast on every backend. Framing needs no gather: with hop 160,
+ * frame t is rows t, t+1 and the first 80 samples of row t+2 of the padded signal cut into 160-sample
+ * rows. Each window is folded about its centre (sum and difference of its halves, see foldedDftBases),
+ * so |X|² = (sum @ C)² + (diff @ S)² takes two [200, 256] matmuls instead of one [400, 512], and the
+ * mel projection a [256, 128] one: half the multiplies of the frontend, which training runs for every
+ * batch on the training thread (~0.8 s of a 32-clip batch on wasm before, bench/RESULTS.md).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { kaldiMelBanks, MEL, windowedDftBasis } from './melBanks';
+import { foldedDftBases, kaldiMelBanks, MEL } from './melBanks';
 
 export { kaldiMelBanks, MEL } from './melBanks';
 
@@ -18,6 +20,8 @@ export { kaldiMelBanks, MEL } from './melBanks';
 const BINS = MEL.nFft / 2;
 /** Window start inside the 512-sample frame: (512 − 400)/2. */
 const WIN_OFFSET = (MEL.nFft - MEL.winLength) / 2;
+/** Taps in each folded half of the window. */
+const HALF_WINDOW = MEL.winLength / 2;
 /** Number of 160-sample rows one 400-sample window spans, and how much of the last one it uses. */
 const ROWS_PER_WINDOW = Math.ceil(MEL.winLength / MEL.hop);
 const LAST_ROW_USED = MEL.winLength - (ROWS_PER_WINDOW - 1) * MEL.hop;
@@ -30,8 +34,9 @@ export function melFrameCount(numSamples: number): number {
 }
 
 interface BackendConstants {
-  dft: tf.Tensor2D; // [400, 512]
-  mel: Map<string, tf.Tensor2D>; // key "fmin|fmax" → [512, 128]
+  cos: tf.Tensor2D; // [200, 256]
+  sin: tf.Tensor2D; // [200, 256]
+  mel: Map<string, tf.Tensor2D>; // key "fmin|fmax" → [256, 128]
 }
 const constants = new Map<string, BackendConstants>();
 
@@ -39,14 +44,16 @@ function backendConstants(): BackendConstants {
   const backend = tf.getBackend();
   let c = constants.get(backend);
   if (!c) {
-    c = { dft: tf.keep(tf.tensor2d(windowedDftBasis(MEL.winLength, MEL.nFft, BINS), [MEL.winLength, 2 * BINS])), mel: new Map() };
+    const { cos, sin } = foldedDftBases(MEL.winLength, MEL.nFft, BINS);
+    const basis = (b: Float32Array) => tf.keep(tf.tensor2d(b, [HALF_WINDOW, BINS]));
+    c = { cos: basis(cos), sin: basis(sin), mel: new Map() };
     constants.set(backend, c);
   }
   return c;
 }
 
-/** [Mᵀ; Mᵀ] for the first 256 bins: [512, 128]. Cached (LRU) per backend and (fmin, fmax). */
-function stackedMelT(fminHz: number, fmaxHz: number): tf.Tensor2D {
+/** Mᵀ for the first 256 bins: [256, 128]. Cached (LRU) per backend and (fmin, fmax). */
+function melT(fminHz: number, fmaxHz: number): tf.Tensor2D {
   const c = backendConstants();
   const key = `${fminHz}|${fmaxHz}`;
   const hit = c.mel.get(key);
@@ -57,15 +64,9 @@ function stackedMelT(fminHz: number, fmaxHz: number): tf.Tensor2D {
   }
   const banks = kaldiMelBanks(MEL.nMels, MEL.nFft, MEL.sampleRate, fminHz, fmaxHz);
   const cols = MEL.nFft / 2 + 1;
-  const stacked = new Float32Array(2 * BINS * MEL.nMels);
-  for (let k = 0; k < BINS; k++) {
-    for (let m = 0; m < MEL.nMels; m++) {
-      const w = banks[m * cols + k];
-      stacked[k * MEL.nMels + m] = w;
-      stacked[(BINS + k) * MEL.nMels + m] = w;
-    }
-  }
-  const t = tf.keep(tf.tensor2d(stacked, [2 * BINS, MEL.nMels]));
+  const transposed = new Float32Array(BINS * MEL.nMels);
+  for (let k = 0; k < BINS; k++) for (let m = 0; m < MEL.nMels; m++) transposed[k * MEL.nMels + m] = banks[m * cols + k];
+  const t = tf.keep(tf.tensor2d(transposed, [BINS, MEL.nMels]));
   c.mel.set(key, t);
   if (c.mel.size > MEL_CACHE_SIZE) {
     const [oldKey, old] = c.mel.entries().next().value as [string, tf.Tensor2D];
@@ -87,8 +88,8 @@ export function computeMel(waveforms: tf.Tensor2D, opts: { fminHz?: number; fmax
   if (n - 1 <= MEL.nFft / 2) throw new Error(`computeMel: need at least ${MEL.nFft / 2 + 2} samples, got ${n}`);
   const fminHz = opts.fminHz ?? MEL.fminHz;
   const fmaxHz = opts.fmaxHz ?? MEL.fmaxHz;
-  const melT = stackedMelT(fminHz, fmaxHz);
-  const { dft } = backendConstants();
+  const bankT = melT(fminHz, fmaxHz);
+  const { cos, sin } = backendConstants();
   const frames = melFrameCount(n);
   const rows = frames + ROWS_PER_WINDOW - 1;
   return tf.tidy(() => {
@@ -109,8 +110,11 @@ export function computeMel(waveforms: tf.Tensor2D, opts: { fminHz?: number; fmax
       parts.push(tf.slice(grid, [0, r, 0], [batch, frames, width]));
     }
     const windows = tf.reshape(tf.concat(parts, 2), [batch * frames, MEL.winLength]);
-    const spectrum = tf.matMul(windows, dft); // [B·T, 512] = [re | im]
-    const mel = tf.matMul(tf.square(spectrum), melT); // [B·T, 128]
+    const head = tf.slice(windows, [0, 0], [batch * frames, HALF_WINDOW]);
+    const tail = tf.reverse(tf.slice(windows, [0, HALF_WINDOW], [batch * frames, HALF_WINDOW]), 1);
+    const re = tf.matMul(tf.add(head, tail), cos);
+    const im = tf.matMul(tf.sub(head, tail), sin);
+    const mel = tf.matMul(tf.add(tf.square(re), tf.square(im)), bankT); // [B·T, 128]
     // A clip, not tf.maximum: the wasm backend runs a scalar maximum as a per-element generic loop (~20× slower).
     const logMel = tf.div(tf.add(tf.log(tf.clipByValue(mel, MEL.logFloor, Infinity)), MEL.normShift), MEL.normScale);
     return tf.expandDims(tf.transpose(tf.reshape(logMel, [batch, frames, MEL.nMels]), [0, 2, 1]), 3) as tf.Tensor4D;

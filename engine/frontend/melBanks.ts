@@ -81,21 +81,27 @@ export function symmetricHann(n: number): Float32Array {
 }
 
 /**
- * Windowed real-DFT basis for the 400 non-zero window taps (the window sits centred in the 512-point
- * frame, offset 56): row-major [winLength, 2·bins], columns 0..bins−1 = w[n]·cos(2πk(n+56)/512),
- * columns bins..2·bins−1 = −w[n]·sin(…). `bins` = 256: bin 256 (Nyquist) always has mel weight 0.
+ * Half-window DFT bases for the 400 window taps folded about their centre: the window sits centred in
+ * the 512-point frame (offset 56, centre 255.5), so with u = n − 199.5 a bin's DFT is a phase factor
+ * times Σ x[n]·w[n]·e^(−iθu), θ = 2πk/512, whose magnitude the phase leaves alone. w and cos are even
+ * in u and sin is odd, so |X_k|² = (Σ_{n<200} (x[n] + x[399−n])·c[n,k])² + (Σ_{n<200} (x[n] − x[399−n])·s[n,k])²
+ * with c = w·cos(θu), s = w·sin(θu): two [200, 256] bases instead of one [400, 512], half the multiplies.
+ * Returns row-major [winLength/2, bins] each. `bins` = 256: bin 256 (Nyquist) always has mel weight 0.
  */
-export function windowedDftBasis(winLength: number = MEL.winLength, nFft: number = MEL.nFft, bins: number = nFft / 2): Float32Array {
+export function foldedDftBases(winLength: number = MEL.winLength, nFft: number = MEL.nFft, bins: number = nFft / 2): { cos: Float32Array; sin: Float32Array } {
+  if (winLength % 2 !== 0 || (nFft - winLength) % 2 !== 0) throw new Error(`foldedDftBases: window ${winLength} must be even and centred in ${nFft}`);
   const w = symmetricHann(winLength);
-  const offset = (nFft - winLength) / 2;
-  const out = new Float32Array(winLength * 2 * bins);
-  for (let n = 0; n < winLength; n++) {
+  const half = winLength / 2;
+  const cos = new Float32Array(half * bins);
+  const sin = new Float32Array(half * bins);
+  for (let n = 0; n < half; n++) {
     for (let k = 0; k < bins; k++) {
-      // Reduce k·(n+offset) modulo nFft first so the angle is exact.
-      const phase = (2 * Math.PI * ((k * (n + offset)) % nFft)) / nFft;
-      out[n * 2 * bins + k] = w[n] * Math.cos(phase);
-      out[n * 2 * bins + bins + k] = -w[n] * Math.sin(phase);
+      // θu = 2πk(2n − winLength + 1)/(2·nFft): reduce the integer numerator modulo 2·nFft so the angle is exact.
+      const num = (((k * (2 * n - winLength + 1)) % (2 * nFft)) + 2 * nFft) % (2 * nFft);
+      const phase = (Math.PI * num) / nFft;
+      cos[n * bins + k] = w[n] * Math.cos(phase);
+      sin[n * bins + k] = w[n] * Math.sin(phase);
     }
   }
-  return out;
+  return { cos, sin };
 }

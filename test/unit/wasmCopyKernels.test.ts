@@ -1,6 +1,6 @@
 /**
  * The wasm data-movement kernels that read through heap views (engine/backend/wasmCopyKernels.ts) and
- * the Identity that shares data, against the cpu backend: odd shapes, every axis, other dtypes.
+ * the Identity and same-dtype Cast that share data, against the cpu backend: odd shapes, every axis, other dtypes.
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
@@ -35,8 +35,8 @@ describe('wasm copy kernels (vs cpu backend)', function () {
     await tf.setBackend('wasm');
   });
 
-  it('replace Slice, Unpack, Tile, GatherV2, PadV2, Reverse and Identity on wasm', () => {
-    for (const name of ['Slice', 'Unpack', 'Tile', 'GatherV2', 'PadV2', 'Reverse', 'Identity']) assert.ok(WASM_KERNEL_OVERRIDES.includes(name), name);
+  it('replace Slice, Unpack, Tile, GatherV2, PadV2, Reverse, Identity and Cast on wasm', () => {
+    for (const name of ['Slice', 'Unpack', 'Tile', 'GatherV2', 'PadV2', 'Reverse', 'Identity', 'Cast']) assert.ok(WASM_KERNEL_OVERRIDES.includes(name), name);
   });
 
   it('Slice: partial and whole axes, ranks 1–5, -1 sizes, empty, int32 and bool', async () => {
@@ -117,6 +117,23 @@ describe('wasm copy kernels (vs cpu backend)', function () {
     }
     await sameOnBoth('reverse 1-D int32', () => tf.reverse(tf.tensor(values([7], 47), [7], 'int32')));
     await sameOnBoth('reverse a filter [k,k,c,1] over its taps', () => tf.reverse(tf.tensor(values([5, 5, 3, 1], 53), [5, 5, 3, 1]), [0, 1]));
+    await sameOnBoth('reverse the last axis of wide rows (the mel frontend\'s window fold)', () => tf.reverse(tf.tensor(values([6, 200], 59), [6, 200]), 1));
+    await sameOnBoth('reverse the last axis and a leading one', () => tf.reverse(tf.tensor(values([3, 2, 17], 61), [3, 2, 17]), [0, 2]));
+  });
+
+  it('Cast: same dtype shares the data (the source may go first), other dtypes convert as on cpu', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const x = tf.tensor([1.5, -2, 3, 4], [2, 2]);
+    const y = tf.cast(x, 'float32');
+    x.dispose();
+    assert.deepEqual(Array.from(await y.data()), [1.5, -2, 3, 4]);
+    y.dispose();
+    assert.equal(tf.memory().numTensors, before);
+    const shape = [3, 5];
+    await sameOnBoth('cast float32 → int32', () => tf.cast(tf.sub(tf.tensor(values(shape, 67), shape), 500.5), 'int32'));
+    await sameOnBoth('cast int32 → float32', () => tf.cast(tf.tensor(values(shape, 71), shape, 'int32'), 'float32'));
+    await sameOnBoth('cast int32 → int32', () => tf.cast(tf.tensor(values(shape, 73), shape, 'int32'), 'int32'));
   });
 
   it('Identity shares the data: a clone survives its source and reads the same values', async () => {
