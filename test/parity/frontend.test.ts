@@ -1,7 +1,8 @@
 /**
  * Frontend parity: every safetensors file in SED_PARITY_DIR holding `input.waveform` [B,N] and
  * `output.mel` [B,1,128,T] (upstream `mel_forward`, eval) must be reproduced by computeMel on the
- * cpu and wasm backends within the fixture README's tolerance (atol 2e-4 + rtol 1e-4, log domain).
+ * cpu, wasm and webgpu backends (webgpu: `sed train`'s and detection's mel on the GPU; a software adapter where no
+ * GPU is visible) within the fixture README's tolerance (atol 2e-4 + rtol 1e-4, log domain).
  * Fixtures are found by reading each file's header, not by name.
  */
 import { strict as assert } from 'node:assert';
@@ -12,6 +13,7 @@ import { initBackend } from '../../engine/backend/select';
 import { computeMel, melFrameCount } from '../../engine/frontend/mel';
 import { readSafetensors } from '../../engine/io/safetensors';
 import { PARITY_DIR } from '../helpers/paths';
+import { initTestWebgpu } from '../helpers/webgpuCases';
 
 const ATOL = 2e-4;
 const RTOL = 1e-4;
@@ -54,10 +56,11 @@ describe('frontend parity (computeMel vs upstream mel_forward)', () => {
     assert.ok(fixtures.length > 0, `no safetensors with input.waveform + output.mel in ${PARITY_DIR} (set SED_PARITY_DIR)`);
   });
 
-  for (const backend of ['cpu', 'wasm']) {
+  for (const backend of ['cpu', 'wasm', 'webgpu']) {
     for (const file of fixtures) {
       it(`${path.basename(file)} on ${backend}`, async () => {
-        await initBackend(backend);
+        if (backend === 'webgpu') await initTestWebgpu();
+        else await initBackend(backend);
         assert.equal(tf.getBackend(), backend);
         const { tensors } = readSafetensors(file);
         const wave = tensors.get('input.waveform')!;
@@ -70,7 +73,7 @@ describe('frontend parity (computeMel vs upstream mel_forward)', () => {
           assert.deepEqual(mel.shape, [batch, 128, melFrameCount(n), 1]);
           return tf.transpose(mel, [0, 3, 1, 2]); // → upstream [B,1,128,T]
         });
-        const got = ours.dataSync() as Float32Array;
+        const got = (await ours.data()) as Float32Array; // webgpu has no synchronous read-back in Node
         ours.dispose();
         const want = ref.data as Float32Array;
         let maxAbs = 0;
