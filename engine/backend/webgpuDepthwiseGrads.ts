@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ConvGradAttrs } from './wasmKernels';
 import { runProgram, type Uniform, type WebgpuUtil } from './webgpuProgram';
 import { DepthwiseFilterGradProgram, DepthwiseInputGradProgram, channelComponents, filterGradSplits, type DepthwiseGeometry } from './webgpuDepthwiseGradPrograms';
-import { columnSumProgram } from './webgpuReducePrograms';
+import { sumSplits } from './webgpuReducePrograms';
 
 const INPUT_GRAD = 'DepthwiseConv2dNativeBackpropInput';
 const FILTER_GRAD = 'DepthwiseConv2dNativeBackpropFilter';
@@ -40,13 +40,7 @@ function filterGrad(x: tf.TensorInfo, dy: tf.TensorInfo, a: ConvGradAttrs, backe
   const [N, OH, OW, C] = dy.shape;
   const splits = filterGradSplits(C, channelComponents(C), N * OH, OW);
   const uniforms = [i32(splits.lanes), i32(splits.rowGroupsPerSplit), i32(splits.colSplits), i32(splits.colGroupsPerSplit)];
-  const partial = runProgram(backend, new DepthwiseFilterGradProgram(C, splits, g), [x, dy], uniforms);
-  const cols = partial.shape[1];
-  let summed = partial;
-  if (splits.splits > 1) {
-    summed = runProgram(backend, columnSumProgram(splits.splits, cols, util), [partial], [i32(splits.splits), i32(cols), { type: 'float32', data: [1] }]);
-    (backend as { disposeData(id: tf.DataId): void }).disposeData(partial.dataId);
-  }
+  const summed = sumSplits(backend, runProgram(backend, new DepthwiseFilterGradProgram(C, splits, g), [x, dy], uniforms), util);
   // The same data in the filter's shape, as tfjs' Reshape kernel returns it.
   return { dataId: summed.dataId, shape: filterShape, dtype: summed.dtype };
 }

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { withInputs, type ConvGradAttrs } from './wasmKernels';
 import { FlatProgram, runProgram, webgpuKernelGroup, type Uniform, type WebgpuUtil } from './webgpuProgram';
-import { columnSumProgram } from './webgpuReducePrograms';
+import { sumSplits } from './webgpuReducePrograms';
 import { depthwiseGradKernels } from './webgpuDepthwiseGrads';
 import { isPointwiseConv, pointwiseFilterGrad, pointwiseInputGrad } from './webgpuPointwiseGrads';
 
@@ -87,11 +87,7 @@ function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, a: ConvGradAttrs, backend: 
     { type: 'int32', data: [chunk] },
     { type: 'int32', data: [filterSize] },
   ];
-  const partial = runProgram(backend, program, [x, dy], uniforms);
-  // Summing the splits in one pass: tf.sum over axis 0 transposes first (two dispatches per filter gradient).
-  const sumUniforms: Uniform[] = [{ type: 'int32', data: [splits] }, { type: 'int32', data: [filterSize] }, { type: 'float32', data: [1] }];
-  const summed = splits === 1 ? partial : runProgram(backend, columnSumProgram(splits, filterSize, util), [partial], sumUniforms);
-  if (summed !== partial) (backend as { disposeData(id: tf.DataId): void }).disposeData(partial.dataId);
+  const summed = sumSplits(backend, runProgram(backend, program, [x, dy], uniforms), util);
   return tf.reshape(tf.engine().makeTensorFromTensorInfo(summed), filterShape);
 }
 

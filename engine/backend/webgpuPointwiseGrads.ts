@@ -8,8 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ConvGradAttrs } from './wasmKernels';
-import { runProgram, type Uniform, type WebgpuUtil } from './webgpuProgram';
-import { columnSumProgram } from './webgpuReducePrograms';
+import { runProgram, type WebgpuUtil } from './webgpuProgram';
+import { sumSplits } from './webgpuReducePrograms';
 
 /** Threads of a workgroup; each owns 4 × 4 outputs of its tile. */
 const THREADS = 256;
@@ -209,10 +209,7 @@ export function pointwiseFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, backend: un
   const tile = filterGemmTile(cin, cout);
   const { splits, chunkSteps } = filterGemmSplits(rows, cin, cout, tile);
   const partial = runProgram(backend, new FilterGemmProgram(cin, cout, splits, tile), [x, dy], [{ type: 'int32', data: [chunkSteps] }]);
-  const size = cin * cout;
-  const sumUniforms: Uniform[] = [{ type: 'int32', data: [splits] }, { type: 'int32', data: [size] }, { type: 'float32', data: [1] }];
-  const summed = splits === 1 ? partial : runProgram(backend, columnSumProgram(splits, size, util), [partial], sumUniforms);
-  if (summed !== partial) (backend as { disposeData(id: tf.DataId): void }).disposeData(partial.dataId);
+  const summed = sumSplits(backend, partial, util);
   return tf.tidy(() => tf.reshape(tf.engine().makeTensorFromTensorInfo(summed), [1, 1, cin, cout]));
 }
 

@@ -3,7 +3,8 @@
  * thousands of values in sequence is bound by memory latency (milliseconds at batch 64), so columns of
  * [S, N] get a workgroup of 32 row lanes per 8 adjacent columns, and a flat sum a workgroup per chunk.
  */
-import { ElementwiseProgram, WorkgroupProgram, type WebgpuUtil } from './webgpuProgram';
+import type * as tf from '@tensorflow/tfjs-core';
+import { ElementwiseProgram, WorkgroupProgram, runProgram, type Uniform, type WebgpuUtil } from './webgpuProgram';
 
 const CL = 8;
 const RL = 32;
@@ -61,6 +62,19 @@ export function columnSumProgram(rows: number, cols: number, util: WebgpuUtil): 
         value = value * uniforms.scale;`, util);
   }
   return new ColumnReduceProgram(cols, ['x'], 'fn term(s : i32, o : i32) -> f32 { return x[s * uniforms.cols + o]; }', 'sum');
+}
+
+/**
+ * The column sums of split partial sums `partial` [splits, cols] in one pass (tf.sum over axis 0 would transpose
+ * first), the partials released; a single split is returned as it is.
+ */
+export function sumSplits(backend: unknown, partial: tf.TensorInfo, util: WebgpuUtil): tf.TensorInfo {
+  const [splits, cols] = partial.shape;
+  if (splits === 1) return partial;
+  const uniforms: Uniform[] = [{ type: 'int32', data: [splits] }, { type: 'int32', data: [cols] }, { type: 'float32', data: [1] }];
+  const summed = runProgram(backend, columnSumProgram(splits, cols, util), [partial], uniforms);
+  (backend as { disposeData(id: tf.DataId): void }).disposeData(partial.dataId);
+  return summed;
 }
 
 const WORKGROUP = 256;
