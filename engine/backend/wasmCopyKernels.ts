@@ -222,10 +222,12 @@ const gather = numericOnly('x', (x, args, backend) => {
  * do; no wasm kernel writes into its inputs). The engine clones every tensor it saves for a backward
  * pass, so with the copying original the gradient tape held each saved activation twice.
  */
-const identity = numericOnly('x', (x, args) => {
-  (args.backend as { incRef(dataId: object): void }).incRef(x.dataId);
+function shareData(x: tf.TensorInfo, backend: unknown): tf.TensorInfo {
+  (backend as { incRef(dataId: object): void }).incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
-});
+}
+
+const identity = numericOnly('x', (x, args) => shareData(x, args.backend));
 
 /**
  * Cast to the tensor's own dtype without a copy, like Identity. The engine clones each tensor it saves
@@ -239,8 +241,7 @@ function castKernel(original: tf.KernelConfig): tf.KernelConfig {
     kernelFunc: (args) => {
       const x = args.inputs.x as tf.TensorInfo;
       if (x.dtype !== (args.attrs as unknown as { dtype: tf.DataType }).dtype) return original.kernelFunc(args);
-      (args.backend as { incRef(dataId: object): void }).incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
+      return shareData(x, args.backend);
     },
   };
 }
