@@ -3,6 +3,8 @@
  * parity of every parity fixture on the active backend (webgpu), inference throughput (model only and
  * with the frontend) and training throughput (forward + backward + Adam) at batch 64, each against the
  * reference's H200 figures (anchors), with Adam alone timed too (adam_ms). Writes JSON to $OUT/gpu.json (or ./gpu.json).
+ * Inference syncs on one value of each batch's output (the reference leaves its outputs on the GPU) and also reports
+ * the whole output read back, and `--depth` batches queued before they are waited for (default 8; 1 leaves it out).
  * `--streams 1,2,4` measures inference of `--stream-models` with that many processes sharing the GPU (streams.ts).
  * `--loop-profile <model>` times the pieces of a real `sed train` step on cached audio (loopProfile.ts).
  * `--dispatch-cost` times the host cost of one dispatch under this process's settings (dispatchCost.ts).
@@ -78,22 +80,55 @@ async function timeIt(step: () => Promise<void>, repeats = 10): Promise<number[]
   return ms.sort((a, b) => a - b);
 }
 
-async function inference(models: string[], batch: number) {
+/**
+ * Wait for `y` on the GPU and read back one value of it: how a throughput loop that synchronises with the
+ * device sees a batch (the reference's figures are model only, its outputs left on the GPU).
+ */
+async function synchronise(y: tf.Tensor): Promise<void> {
+  const one = tf.slice(y, new Array(y.rank).fill(0), new Array(y.rank).fill(1));
+  await one.data();
+  tf.dispose([one, y]);
+}
+
+/** Whole strong logits read back to the host ([64, 250, 447] float32 = 28.6 MB per batch of 64). */
+async function readBack(y: tf.Tensor): Promise<void> {
+  await y.data();
+  y.dispose();
+}
+
+/** Median clips/s of `batches` batches per timed run (issued back to back, each one finished by `finish`). */
+async function clipsPerSecond(forward: () => tf.Tensor, finish: (y: tf.Tensor) => Promise<void>, batch: number, batches = 1): Promise<number> {
+  const ms = await timeIt(async () => {
+    await Promise.all(Array.from({ length: batches }, forward).map(finish));
+  }, batches > 1 ? 5 : 10);
+  return (batch * batches) / (ms[Math.floor(ms.length / 2)] / 1000);
+}
+
+/**
+ * Inference clips/s of each model at `batch`: model only (mel input) with the output left on the GPU
+ * (one value read back per batch: the reference's method), the same with the whole logits read back,
+ * with the frontend (waveform input), and with `depth` batches queued before they are waited for.
+ */
+async function inference(models: string[], batch: number, depth: number) {
   const rows: Record<string, unknown>[] = [];
   for (const name of models) {
     const config = parseModelName(name, 447);
     const model = createModel(config, { seed: 1 });
     const mel = tf.randomNormal([batch, 128, 1000, 1]) as tf.Tensor4D;
     const wave = tf.randomNormal([batch, 160000], 0, 0.1) as tf.Tensor2D;
-    const run = (input: () => tf.Tensor4D) => async () => {
-      const y = tf.tidy(() => model.forward(input(), { training: false }).strongLogits);
-      await y.data();
-      y.dispose();
+    const forward = (input: () => tf.Tensor4D) => () => tf.tidy(() => model.forward(input(), { training: false }).strongLogits);
+    const modelOnly = await clipsPerSecond(forward(() => mel), synchronise, batch);
+    const ref = REF_INFER[config.name] ?? NaN;
+    const row = {
+      model: config.name,
+      batch,
+      model_only_clips_s: modelOnly,
+      read_back_clips_s: await clipsPerSecond(forward(() => mel), readBack, batch),
+      with_frontend_clips_s: await clipsPerSecond(forward(() => computeMel(wave)), synchronise, batch),
+      [`queued${depth}_clips_s`]: depth > 1 ? await clipsPerSecond(forward(() => mel), synchronise, batch, depth) : null,
+      reference_h200: REF_INFER[config.name] ?? null,
+      ratio: modelOnly / ref,
     };
-    const modelOnly = await timeIt(run(() => mel));
-    const withFrontend = await timeIt(run(() => computeMel(wave)));
-    const clips = (ms: number[]) => batch / (ms[Math.floor(ms.length / 2)] / 1000);
-    const row = { model: config.name, batch, model_only_clips_s: clips(modelOnly), with_frontend_clips_s: clips(withFrontend), reference_h200: REF_INFER[config.name] ?? null, ratio: clips(modelOnly) / (REF_INFER[config.name] ?? NaN) };
     console.log(JSON.stringify(row));
     rows.push(row);
     tf.dispose([mel, wave]);
@@ -167,8 +202,9 @@ async function main() {
   const parityDir = arg('parity', '');
   if (parityDir) result.parity = await parity(parityDir);
   const models = arg('models', 'fmn04,fmn10,fmn10+tf:256,fmn10+hybrid:128,fmn10+gru:256,fmn04+hybrid:104').split(',').filter(Boolean);
-  result.inference = await inference(models, batch);
-  if (arg('batch1', '')) result.inference1 = await inference(models, 1);
+  const depth = Number(arg('depth', '8'));
+  result.inference = await inference(models, batch, depth);
+  if (arg('batch1', '')) result.inference1 = await inference(models, 1, depth);
   const trainModels = arg('train', 'fmn04+tf:64,fmn04+hybrid:104,fmn10+tf:256').split(',').filter(Boolean);
   result.training = await training(trainModels, batch);
   const out = path.join(process.env.OUT || '.', arg('result', 'gpu.json'));
