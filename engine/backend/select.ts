@@ -125,6 +125,7 @@ async function tryWasm(): Promise<string> {
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
   const { registerWasmGradientKernels } = await import('./wasmKernels');
   registerWasmGradientKernels();
+  (await import('./wasmTraining')).registerWasmTrainingKernels();
   const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
   return `CPU via WebAssembly (${simd ? 'SIMD' : 'no SIMD'}, 1 thread)`;
 }

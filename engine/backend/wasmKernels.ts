@@ -146,7 +146,8 @@ function conv2dBackpropFilterImpl(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: 
  * see reduceAsAvgPool) and scaled by the count. 1.2–3.6× faster (1.9× over the fmn04 blocks) than one
  * depthwise conv taking dy as a filter as large as the activation, which XNNPACK runs at ~0.4 GMAC/s.
  * Output rows whose tap row lies in the padding contribute nothing and are left out: in the late
- * blocks (2 frequency rows, 5×5 taps) that is 60 % of the work.
+ * blocks (2 frequency rows, 5×5 taps) that is 60 % of the work. wasmTraining.ts replaces this kernel by
+ * one native pass; this one stays for SED_WASM_UNFUSED_TRAINING=1 (A/B benchmarks).
  */
 function depthwiseBackpropFilterImpl(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number], strides: number | [number, number], pad: Pad, dimRoundingMode?: RoundingMode): tf.Tensor4D {
   return tf.tidy((): tf.Tensor4D => {

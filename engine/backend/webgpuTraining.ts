@@ -2,24 +2,18 @@
  * Fused training ops of the fmn backbone on webgpu. A training step there is bound by the host cost of
  * issuing each kernel (~100 µs per dispatch on an H200), and BatchNorm with batch statistics as tfjs ops
  * (transposed reductions, a dozen element-wise ops each way) plus hardswish (4 ops forward, more
- * backward) was most of a step's dispatches. Here BatchNorm → activation (→ residual add) is one op with
- * a custom gradient: 4 dispatches forward (split moments, mean, unbiased variance, normalise + act) and
- * 4 backward (split Σg and Σg·x̂, dx, dβ, dγ); the backward recomputes x̂ and the pre-activation from the
- * input and the statistics instead of keeping them. Same formulas as fmn.ts `batchNormTrain` + the
- * activation's tfjs ops; other backends keep those ops (`fusedBatchNormAct()` is false there). The
- * squeeze-excitation x·gate(x) is likewise one op (`seExcite`), 2 dispatches forward and 6 backward.
+ * backward) was most of a step's dispatches. The fused BatchNorm → activation op (fusedBatchNorm.ts) runs
+ * as 4 dispatches forward (split moments, mean, unbiased variance, normalise + act) and 4 backward (split
+ * Σg and Σg·x̂, dx, dβ, dγ) with the kernels registered here. The squeeze-excitation x·gate(x) is likewise
+ * one op (`seExcite`), 2 dispatches forward and 6 backward; other backends keep its tfjs ops.
  * SED_WEBGPU_UNFUSED_TRAINING=1 leaves them unregistered (tfjs ops; for A/B benchmarks on one GPU).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ElementwiseProgram, fused, run, runProgram, webgpuKernelGroup, type Uniform } from './webgpuProgram';
 import { seGate } from './webgpuInference';
-import { ChannelSplitProgram, NORM_UNIFORMS, SeBackwardProgram, applyBody, applyPrelude, seBackwardFits, seGradBody, splitFinishBody, type SplitMode, type TrainAct } from './webgpuTrainingPrograms';
+import { BN_APPLY as APPLY, BN_FINISH as FINISH, BN_SPLIT as SPLIT, type NormAttrs, type SplitMode } from './fusedBatchNorm';
+import { ChannelSplitProgram, NORM_UNIFORMS, SeBackwardProgram, applyBody, applyPrelude, seBackwardFits, seGradBody, splitFinishBody } from './webgpuTrainingPrograms';
 
-export type { TrainAct };
-
-const SPLIT = 'SedBnSplit';
-const FINISH = 'SedBnFinish';
-const APPLY = 'SedBnApply';
 const SE_BACKWARD = 'SedSeBackward';
 const SE_GRAD = 'SedSeGrad';
 
@@ -35,11 +29,6 @@ function splitRows(rows: number): { splits: number; chunk: number } {
 
 const f32 = (v: number): Uniform => ({ type: 'float32', data: [v] });
 const i32 = (v: number): Uniform => ({ type: 'int32', data: [v] });
-
-interface NormAttrs {
-  act: TrainAct;
-  eps: number;
-}
 
 /** Register the webgpu kernels (call once the webgpu backend is initialised). */
 export const registerWebgpuTrainingKernels = webgpuKernelGroup('SED_WEBGPU_UNFUSED_TRAINING', (util) => ({
@@ -83,52 +72,6 @@ export const registerWebgpuTrainingKernels = webgpuKernelGroup('SED_WEBGPU_UNFUS
     return runProgram(backend, program, which === 'dx' ? [pack!, dy!] : [pack!], [i32(pack!.shape[0])]);
   },
 }));
-
-/** Whether `batchNormAct` runs fused (webgpu); elsewhere the caller keeps its tfjs ops. */
-export const fusedBatchNormAct = (): boolean => fused(APPLY);
-
-export interface BatchNormActOptions {
-  act: TrainAct;
-  eps: number;
-  /** [B, H, W, C] added after the activation (a block's skip connection); its gradient is dy. */
-  residual?: tf.Tensor4D;
-  /** Receives the batch mean and the unbiased batch variance (kept; the caller disposes them). */
-  record: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void;
-}
-
-/**
- * act(BatchNorm_train(y)·γ + β) (+ residual) over y [B, H, W, C] with batch statistics, as one
- * differentiable op (webgpu only; see `fusedBatchNormAct`).
- */
-export function batchNormAct(y: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, o: BatchNormActOptions): tf.Tensor4D {
-  const rows = y.shape[0] * y.shape[1] * y.shape[2];
-  const norm = { act: o.act, eps: o.eps };
-  const forward = (yIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, res: tf.Tensor | undefined, save: tf.GradSaveFunc) => {
-    const part = run(SPLIT, { y: yIn }, { mode: 'moments', ...norm });
-    const mean = run<tf.Tensor1D>(FINISH, { part }, { which: 'mean', rows });
-    const variance = run<tf.Tensor1D>(FINISH, { part }, { which: 'var', rows });
-    o.record(tf.keep(mean), tf.keep(variance));
-    save([yIn, mean, variance, g, b]);
-    const inputs: tf.NamedTensorMap = { y: yIn, bnMean: mean, bnVar: variance, gamma: g, beta: b };
-    if (res) inputs.res = res;
-    return {
-      value: run<tf.Tensor4D>(APPLY, inputs, norm),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [ys, m, v, gs, bs] = saved;
-        const common = { y: ys, dy, bnMean: m, bnVar: v, gamma: gs, beta: bs };
-        const sums = run(SPLIT, common, { mode: 'gradSums', ...norm });
-        const dx = run(SPLIT, { ...common, part: sums }, { mode: 'gradApply', ...norm });
-        const grads = [dx, run(FINISH, { part: sums }, { which: 'sum1', rows }), run(FINISH, { part: sums }, { which: 'sum0', rows })];
-        return res ? [...grads, dy] : grads;
-      },
-    };
-  };
-  // customGrad passes every input as a tensor: the residual variant takes one more.
-  const op = o.residual
-    ? tf.customGrad(((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor, r: tf.Tensor, save: tf.GradSaveFunc) => forward(a, g, b, r, save)) as unknown as Parameters<typeof tf.customGrad>[0])
-    : tf.customGrad(((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => forward(a, g, b, undefined, save)) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return (o.residual ? op(y, gamma, beta, o.residual) : op(y, gamma, beta)) as tf.Tensor4D;
-}
 
 /** Whether `seExcite` runs fused for these sizes (webgpu); elsewhere the caller keeps its tfjs ops. */
 export const fusedSeExcite = (channels: number, squeeze: number): boolean => fused(SE_GRAD) && seBackwardFits(channels, squeeze);

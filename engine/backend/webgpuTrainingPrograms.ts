@@ -5,9 +5,8 @@
  * reduces its lanes in workgroup memory; a second pass combines the chunks. Moments are combined with
  * Chan's parallel formula (mean, M2) instead of Σx and Σx², which cancel when |mean| ≫ std.
  */
+import type { SplitMode, TrainAct } from './fusedBatchNorm';
 import type { WebgpuUtil } from './webgpuProgram';
-
-export type TrainAct = 'linear' | 'relu' | 'hardswish';
 
 /** Threads per workgroup of the split reductions (channel lanes × row lanes). */
 const WORKGROUP = 256;
@@ -38,14 +37,6 @@ const NORMALISE = `
 
 /** Uniforms of every program that normalises: varScale = (N−1)/N turns the unbiased variance back. */
 export const NORM_UNIFORMS = 'varScale : f32, eps : f32,';
-
-/**
- * How the rows of one reduction are split.
- * `moments`: partial[s, 0, c] = mean, partial[s, 1, c] = M2 of y over chunk s.
- * `gradSums`: partial[s, 0, c] = Σg, partial[s, 1, c] = Σg·x̂ with g = dy·act′(z), z = x̂γ+β.
- * `gradApply`: dx over chunk s, after summing the gradSums partials (input `part`) of its channels.
- */
-export type SplitMode = 'moments' | 'gradSums' | 'gradApply';
 
 export class ChannelSplitProgram {
   outputShape: number[];

@@ -17,7 +17,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ParamGetter, ParamSpec } from './params';
 import { hardswish, stage, type ForwardContext } from './layers';
 import { pointwiseConv, seGate, seGateOps, spatialConv } from '../backend/webgpuInference';
-import { batchNormAct, fusedBatchNormAct, fusedSeExcite, seExcite } from '../backend/webgpuTraining';
+import { batchNormAct, fusedBatchNormAct } from '../backend/fusedBatchNorm';
+import { fusedSeExcite, seExcite } from '../backend/webgpuTraining';
 
 const BN_EPS = 1e-3;
 

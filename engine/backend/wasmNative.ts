@@ -1,0 +1,63 @@
+/**
+ * The native training kernels (`native/trainingKernels.c`, WebAssembly SIMD built by `native/build.sh`)
+ * instantiated on tfjs-backend-wasm's own memory, so they read and write the tensors where tfjs keeps
+ * them: no copies in or out. Kernel functions get each tensor's byte offset in that memory (`offsetOf`)
+ * and scratch space from tfjs' allocator (`withScratch`).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type * as tf from '@tensorflow/tfjs-core';
+
+type Ptr = number;
+
+/** The exports of trainingKernels.wasm (pointers are byte offsets in tfjs' wasm memory). */
+export interface TrainingKernelExports {
+  bnMoments(y: Ptr, rows: number, C: number, out: Ptr, acc: Ptr, sum: Ptr): void;
+  bnApply(y: Ptr, rows: number, C: number, mean: Ptr, variance: Ptr, gamma: Ptr, beta: Ptr, res: Ptr, varScale: number, eps: number, act: number, out: Ptr, coef: Ptr): void;
+  bnGradSums(y: Ptr, dy: Ptr, rows: number, C: number, mean: Ptr, variance: Ptr, gamma: Ptr, beta: Ptr, varScale: number, eps: number, act: number, out: Ptr, coef: Ptr, acc: Ptr, sum: Ptr): void;
+  bnGradApply(y: Ptr, dy: Ptr, rows: number, C: number, mean: Ptr, variance: Ptr, gamma: Ptr, beta: Ptr, sums: Ptr, varScale: number, eps: number, act: number, dx: Ptr, coef: Ptr): void;
+  depthwiseFilterGrad(x: Ptr, dy: Ptr, B: number, H: number, W: number, C: number, OH: number, OW: number, KH: number, KW: number, sh: number, sw: number, top: number, left: number, dw: Ptr, acc: Ptr, sum: Ptr): void;
+  dropoutMask(out: Ptr, n: number, seed: number, rate: number, scale: number): void;
+}
+
+/** What the kernels need of tfjs' wasm backend (its Emscripten module and tensor table). */
+interface WasmBackendInternals {
+  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): Ptr; _free(ptr: Ptr): void };
+  dataIdMap: { get(dataId: object): { memoryOffset: Ptr } | undefined };
+}
+
+/** The .wasm beside this module: `engine/backend/native/` in the source tree, `dist/native/` beside the bundle. */
+export const TRAINING_KERNELS_WASM = path.join(__dirname, 'native', 'trainingKernels.wasm');
+
+let compiled: WebAssembly.Module | undefined;
+const instances = new WeakMap<object, TrainingKernelExports>();
+
+/** The kernels bound to this backend's memory (instantiated once per backend; each worker thread has its own). */
+export function trainingKernels(backend: unknown): TrainingKernelExports {
+  const b = backend as WasmBackendInternals;
+  let kernels = instances.get(b.wasm);
+  if (!kernels) {
+    compiled ??= new WebAssembly.Module(fs.readFileSync(TRAINING_KERNELS_WASM));
+    kernels = new WebAssembly.Instance(compiled, { env: { memory: b.wasm.asm.memory } }).exports as unknown as TrainingKernelExports;
+    instances.set(b.wasm, kernels);
+  }
+  return kernels;
+}
+
+/** Byte offset of a tensor's data in the wasm memory. */
+export function offsetOf(backend: unknown, t: tf.TensorInfo): Ptr {
+  const data = (backend as WasmBackendInternals).dataIdMap.get(t.dataId);
+  if (!data) throw new Error('wasm native kernel: a tensor input is not on the wasm backend');
+  return data.memoryOffset;
+}
+
+/** Run `body` with scratch blocks of these byte sizes from tfjs' allocator (8-byte aligned), freed after. */
+export function withScratch<T>(backend: unknown, bytes: number[], body: (...ptrs: Ptr[]) => T): T {
+  const w = (backend as WasmBackendInternals).wasm;
+  const ptrs = bytes.map((n) => w._malloc(Math.max(8, n)));
+  try {
+    return body(...ptrs);
+  } finally {
+    for (const p of ptrs) w._free(p);
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Training kernels of the wasm backend that run as native SIMD code (wasmNative.ts) on the tensors in
+ * tfjs' wasm memory: the fused BatchNorm → activation op's three kernels (fusedBatchNorm.ts; one pass per
+ * kernel instead of ~20 tfjs ops a layer) and the depthwise filter gradient (one pass instead of a
+ * slice, a product and a mean per tap). Each pass keeps one split: `part` is [1, 2, C].
+ * SED_WASM_UNFUSED_TRAINING=1 leaves them unregistered (tfjs ops; for A/B benchmarks).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { BN_APPLY, BN_FINISH, BN_SPLIT, type NormAttrs, type SplitMode, type TrainAct } from './fusedBatchNorm';
+import { offsetOf, trainingKernels, withScratch } from './wasmNative';
+
+interface WasmOutputs {
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+}
+
+const ACT: Record<TrainAct, number> = { linear: 0, relu: 1, hardswish: 2 };
+
+/** (rows − 1) / rows: the unbiased batch variance back to the biased one that normalises (PyTorch). */
+const varScale = (rows: number): number => Math.max(rows - 1, 1) / rows;
+
+const rowsOf = (t: tf.TensorInfo): number => t.shape.slice(0, -1).reduce((n, d) => n * d, 1);
+
+function bnSplit({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+  const { y, dy, bnMean, bnVar, gamma, beta, part } = inputs as Record<string, tf.TensorInfo>;
+  const { mode, act, eps } = attrs as unknown as NormAttrs & { mode: SplitMode };
+  const native = trainingKernels(backend);
+  const at = (t: tf.TensorInfo) => offsetOf(backend, t);
+  const rows = rowsOf(y);
+  const C = y.shape[y.shape.length - 1];
+  if (mode === 'moments') {
+    const out = (backend as unknown as WasmOutputs).makeOutput([1, 2, C], 'float32');
+    withScratch(backend, [4 * C, 8 * C], (acc, sum) => native.bnMoments(at(y), rows, C, at(out), acc, sum));
+    return out;
+  }
+  const stats = [at(bnMean), at(bnVar), at(gamma), at(beta)] as const;
+  if (mode === 'gradSums') {
+    const out = (backend as unknown as WasmOutputs).makeOutput([1, 2, C], 'float32');
+    withScratch(backend, [12 * C, 8 * C, 16 * C], (coef, acc, sum) => native.bnGradSums(at(y), at(dy), rows, C, ...stats, varScale(rows), eps, ACT[act], at(out), coef, acc, sum));
+    return out;
+  }
+  const dx = (backend as unknown as WasmOutputs).makeOutput(y.shape, 'float32');
+  withScratch(backend, [24 * C], (coef) => native.bnGradApply(at(y), at(dy), rows, C, ...stats, at(part), varScale(rows), eps, ACT[act], at(dx), coef));
+  return dx;
+}
+
+function bnFinish({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+  const { which, rows } = attrs as unknown as { which: 'mean' | 'var' | 'sum0' | 'sum1'; rows: number };
+  const wasm = backend as unknown as WasmOutputs;
+  const C = inputs.part!.shape[2];
+  const out = wasm.makeOutput([C], 'float32');
+  const part = wasm.typedArrayFromHeap(inputs.part!);
+  const values = wasm.typedArrayFromHeap(out);
+  if (which === 'mean' || which === 'sum0') values.set(part.subarray(0, C));
+  else if (which === 'sum1') values.set(part.subarray(C, 2 * C));
+  else for (let c = 0; c < C; c++) values[c] = part[C + c] / Math.max(rows - 1, 1);
+  return out;
+}
+
+function bnApply({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+  const { y, bnMean, bnVar, gamma, beta, res } = inputs as Record<string, tf.TensorInfo>;
+  const { act, eps } = attrs as unknown as NormAttrs;
+  const at = (t: tf.TensorInfo) => offsetOf(backend, t);
+  const rows = rowsOf(y);
+  const C = y.shape[y.shape.length - 1];
+  const out = (backend as unknown as WasmOutputs).makeOutput(y.shape, 'float32');
+  withScratch(backend, [12 * C], (coef) =>
+    trainingKernels(backend).bnApply(at(y), rows, C, at(bnMean), at(bnVar), at(gamma), at(beta), res ? at(res) : 0, varScale(rows), eps, ACT[act], at(out), coef));
+  return out;
+}
+
+interface DepthwiseGradAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dilations?: number | [number, number];
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape: [number, number, number, number];
+}
+
+/** dw [kh, kw, C, 1] of a depthwise conv (multiplier 1, dilation 1) from x [B, H, W, C] and dy. */
+function depthwiseFilterGrad({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+  const { x, dy } = inputs as Record<string, tf.TensorInfo>;
+  const a = attrs as unknown as DepthwiseGradAttrs;
+  const [kh, kw, C, mult] = a.filterShape;
+  if (mult !== 1) throw new Error(`DepthwiseConv2dNativeBackpropFilter on wasm: channel multiplier ${mult} is not supported (only 1)`);
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, true, 'channelsLast');
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) throw new Error(`DepthwiseConv2dNativeBackpropFilter on wasm: dilations ${a.dilations} are not supported (only 1)`);
+  const at = (t: tf.TensorInfo) => offsetOf(backend, t);
+  const out = (backend as unknown as WasmOutputs).makeOutput(a.filterShape, 'float32');
+  const taps = kh * kw * C;
+  withScratch(backend, [4 * taps, 8 * taps], (acc, sum) =>
+    trainingKernels(backend).depthwiseFilterGrad(at(x), at(dy), info.batchSize, info.inHeight, info.inWidth, C, info.outHeight, info.outWidth, kh, kw, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, at(out), acc, sum));
+  return out;
+}
+
+const KERNELS: Record<string, tf.KernelFunc> = {
+  [BN_SPLIT]: bnSplit,
+  [BN_FINISH]: bnFinish,
+  [BN_APPLY]: bnApply,
+  DepthwiseConv2dNativeBackpropFilter: depthwiseFilterGrad,
+};
+
+/** Names of the kernels this module registers on the wasm backend. */
+export const WASM_TRAINING_KERNELS = Object.keys(KERNELS);
+
+/** Register the kernels on the wasm backend, replacing any of the same name (idempotent). */
+export function registerWasmTrainingKernels(): void {
+  if (process.env.SED_WASM_UNFUSED_TRAINING === '1') return;
+  for (const [kernelName, kernelFunc] of Object.entries(KERNELS)) {
+    const existing = tf.getKernel(kernelName, 'wasm');
+    if (existing?.kernelFunc === kernelFunc) continue;
+    if (existing) tf.unregisterKernel(kernelName, 'wasm');
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  }
+}

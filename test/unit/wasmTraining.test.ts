@@ -1,0 +1,107 @@
+/**
+ * The native training kernels of the wasm backend (engine/backend/wasmTraining.ts, SIMD code in
+ * engine/backend/native/) against the cpu backend: the fused BatchNorm → activation op's output,
+ * statistics and gradients (test/helpers/batchNormCases.ts), the depthwise filter gradient on the
+ * backbone's kernel sizes, strides and paddings, and the dropout mask's stream. Each test first checks the
+ * native kernel is the one registered, so a silent fallback to tfjs ops fails.
+ */
+import { strict as assert } from 'node:assert';
+import * as tf from '@tensorflow/tfjs-core';
+import '../../engine/train/gradients';
+import { initBackend } from '../../engine/backend/select';
+import { fusedBatchNormAct } from '../../engine/backend/fusedBatchNorm';
+import { dropoutMask } from '../../engine/backend/dropoutMask';
+import { WASM_TRAINING_KERNELS } from '../../engine/backend/wasmTraining';
+import { CASES, assertSameAsReference, inputs, op, relErr, runCase, type Result } from '../helpers/batchNormCases';
+
+/** [x shape, kernel, stride (h, w), explicit padding [top, bottom, left, right]] as the fmn blocks use them. */
+const DEPTHWISE: Array<[[number, number, number, number], number, [number, number], [number, number, number, number]]> = [
+  [[2, 16, 25, 13], 3, [1, 1], [1, 1, 1, 1]],
+  [[2, 17, 26, 8], 3, [2, 2], [1, 1, 1, 1]],
+  [[3, 9, 31, 20], 5, [2, 1], [2, 2, 2, 2]],
+  [[1, 11, 12, 7], 5, [1, 1], [2, 2, 2, 2]],
+];
+
+function depthwiseFilterGrad([shape, k, strides, [t, b, l, r]]: (typeof DEPTHWISE)[number], seed: number): tf.Tensor {
+  const x = tf.randomNormal(shape, 0, 1, 'float32', seed);
+  const w = tf.randomNormal([k, k, shape[3], 1], 0, 1, 'float32', seed + 1);
+  const pad = [[0, 0], [t, b], [l, r], [0, 0]] as tf.backend_util.ExplicitPadding;
+  const y = tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, strides, pad);
+  const dy = tf.randomNormal(y.shape, 0, 1, 'float32', seed + 2);
+  return tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides, pad, dilations: 1, filterShape: [k, k, shape[3], 1] } as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+describe('native training kernels on wasm', function () {
+  this.timeout(120_000);
+  const bnReference: Result[] = [];
+  const dwReference: Float32Array[] = [];
+
+  before(async () => {
+    await initBackend('cpu');
+    for (const [i, c] of CASES.entries()) bnReference.push(await runCase(c, i));
+    for (const [i, c] of DEPTHWISE.entries()) dwReference.push((await tf.tidy(() => depthwiseFilterGrad(c, 10 * i + 1)).data()) as Float32Array);
+    await initBackend('wasm');
+  });
+
+  it('registers its kernels on wasm', () => {
+    assert.ok(fusedBatchNormAct(), 'the fused BatchNorm runs on wasm');
+    for (const name of WASM_TRAINING_KERNELS) assert.ok(tf.getKernel(name, 'wasm'), name);
+    assert.ok(WASM_TRAINING_KERNELS.includes('DepthwiseConv2dNativeBackpropFilter'));
+  });
+
+  for (const [i, c] of CASES.entries()) {
+    it(`BatchNorm [${c.shape}] ${c.act}${c.residual ? ' +residual' : ''} mean ${c.offset}: output, gradients and statistics as on cpu`, async () => {
+      assertSameAsReference(await runCase(c, i), bnReference[i]);
+    });
+  }
+
+  for (const [i, c] of DEPTHWISE.entries()) {
+    it(`depthwise filter gradient x [${c[0]}] k ${c[1]} stride ${c[2]} pad ${c[3]} as on cpu`, async () => {
+      const got = tf.tidy(() => depthwiseFilterGrad(c, 10 * i + 1));
+      const e = relErr((await got.data()) as Float32Array, dwReference[i]);
+      got.dispose();
+      assert.ok(e < 1e-5, `relative error ${e}`);
+    });
+  }
+
+  it('dropout mask: 0 or 1/(1−rate), dropping about `rate` of the elements', async () => {
+    const mask = dropoutMask([1000, 100], 0.2);
+    const values = (await mask.data()) as Float32Array;
+    mask.dispose();
+    const kept = values.filter((v) => v !== 0);
+    assert.ok(kept.every((v) => Math.abs(v - 1.25) < 1e-6), 'kept values are 1/(1−rate)');
+    assert.ok(Math.abs(1 - kept.length / values.length - 0.2) < 0.005, `dropped ${1 - kept.length / values.length}`);
+  });
+
+  it('dropout mask: the PCG stream of the webgpu kernel, element by element', async () => {
+    const pcg = (v: number): number => {
+      const state = (Math.imul(v, 747796405) + 2891336453) >>> 0;
+      const word = Math.imul(((state >>> ((state >>> 28) + 4)) ^ state) >>> 0, 277803737) >>> 0;
+      return ((word >>> 22) ^ word) >>> 0;
+    };
+    const [n, rate, seed] = [1003, 0.3, 0x9e3779b9];
+    const mask = tf.engine().runKernel('SedDropoutMask', {}, { shape: [n], rate, seed } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    const values = (await mask.data()) as Float32Array;
+    mask.dispose();
+    for (let i = 0; i < n; i++) {
+      const expected = (pcg(pcg(i) ^ seed) >>> 8) / 16777216 >= rate ? 1 / (1 - rate) : 0;
+      assert.ok(Math.abs(values[i] - expected) < 1e-6, `element ${i}: ${values[i]} vs ${expected}`);
+    }
+  });
+
+  it('leaks no tensors over a forward + backward', () => {
+    const c = CASES[3];
+    const ins = inputs(c, 3);
+    const step = () => {
+      const stats: tf.Tensor[] = [];
+      const { value, grads } = tf.valueAndGrads((y: tf.Tensor, g: tf.Tensor, b: tf.Tensor, r: tf.Tensor) =>
+        tf.sum(tf.mul(op(c, [y, g, b, r], (m, v) => stats.push(m, v)), ins[4])))(ins.slice(0, 4));
+      tf.dispose([value, ...grads, ...stats]);
+    };
+    step();
+    const before = tf.memory().numTensors;
+    for (let k = 0; k < 3; k++) step();
+    assert.equal(tf.memory().numTensors, before);
+    tf.dispose(ins);
+  });
+});
