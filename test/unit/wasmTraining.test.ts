@@ -2,7 +2,8 @@
  * The native training kernels of the wasm backend (engine/backend/wasmTraining.ts, SIMD code in
  * engine/backend/native/) against the cpu backend: the fused BatchNorm → activation op's output,
  * statistics and gradients (test/helpers/batchNormCases.ts), the depthwise filter gradient on the
- * backbone's kernel sizes, strides and paddings, and the dropout mask's stream. Each test first checks the
+ * backbone's kernel sizes, strides and paddings, the 1×1 conv filter gradient (and the fallback for other
+ * convs), and the dropout mask's stream. Each test first checks the
  * native kernel is the one registered, so a silent fallback to tfjs ops fails.
  */
 import { strict as assert } from 'node:assert';
@@ -22,6 +23,23 @@ const DEPTHWISE: Array<[[number, number, number, number], number, [number, numbe
   [[1, 11, 12, 7], 5, [1, 1], [2, 2, 2, 2]],
 ];
 
+/** [x shape, output channels, kernel, stride]: 1×1 stride 1 runs natively (channel tails of its 4×8 tiles), the others fall back. */
+const CONV: Array<[[number, number, number, number], number, number, number]> = [
+  [[2, 3, 50, 24], 8, 1, 1],
+  [[1, 2, 37, 13], 7, 1, 1],
+  [[3, 4, 21, 40], 18, 1, 1],
+  [[2, 9, 20, 3], 8, 3, 2], // a 3×3 stride-2 conv: the fallback
+];
+
+function convFilterGrad([shape, co, k, stride]: (typeof CONV)[number], seed: number): tf.Tensor {
+  const x = tf.randomNormal(shape, 0, 1, 'float32', seed);
+  const w = tf.randomNormal([k, k, shape[3], co], 0, 1, 'float32', seed + 1);
+  const pad = k === 1 ? 'valid' : 'same';
+  const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad);
+  const dy = tf.randomNormal(y.shape, 0, 1, 'float32', seed + 2);
+  return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: stride, pad, dataFormat: 'NHWC', dilations: 1, filterShape: [k, k, shape[3], co] } as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
 function depthwiseFilterGrad([shape, k, strides, [t, b, l, r]]: (typeof DEPTHWISE)[number], seed: number): tf.Tensor {
   const x = tf.randomNormal(shape, 0, 1, 'float32', seed);
   const w = tf.randomNormal([k, k, shape[3], 1], 0, 1, 'float32', seed + 1);
@@ -35,11 +53,13 @@ describe('native training kernels on wasm', function () {
   this.timeout(120_000);
   const bnReference: Result[] = [];
   const dwReference: Float32Array[] = [];
+  const convReference: Float32Array[] = [];
 
   before(async () => {
     await initBackend('cpu');
     for (const [i, c] of CASES.entries()) bnReference.push(await runCase(c, i));
     for (const [i, c] of DEPTHWISE.entries()) dwReference.push((await tf.tidy(() => depthwiseFilterGrad(c, 10 * i + 1)).data()) as Float32Array);
+    for (const [i, c] of CONV.entries()) convReference.push((await tf.tidy(() => convFilterGrad(c, 10 * i + 1)).data()) as Float32Array);
     await initBackend('wasm');
   });
 
@@ -47,6 +67,7 @@ describe('native training kernels on wasm', function () {
     assert.ok(fusedBatchNormAct(), 'the fused BatchNorm runs on wasm');
     for (const name of WASM_TRAINING_KERNELS) assert.ok(tf.getKernel(name, 'wasm'), name);
     assert.ok(WASM_TRAINING_KERNELS.includes('DepthwiseConv2dNativeBackpropFilter'));
+    assert.ok(WASM_TRAINING_KERNELS.includes('Conv2DBackpropFilter'));
   });
 
   for (const [i, c] of CASES.entries()) {
@@ -59,6 +80,15 @@ describe('native training kernels on wasm', function () {
     it(`depthwise filter gradient x [${c[0]}] k ${c[1]} stride ${c[2]} pad ${c[3]} as on cpu`, async () => {
       const got = tf.tidy(() => depthwiseFilterGrad(c, 10 * i + 1));
       const e = relErr((await got.data()) as Float32Array, dwReference[i]);
+      got.dispose();
+      assert.ok(e < 1e-5, `relative error ${e}`);
+    });
+  }
+
+  for (const [i, c] of CONV.entries()) {
+    it(`conv filter gradient x [${c[0]}] → ${c[1]} channels, ${c[2]}×${c[2]} stride ${c[3]} as on cpu`, async () => {
+      const got = tf.tidy(() => convFilterGrad(c, 10 * i + 1));
+      const e = relErr((await got.data()) as Float32Array, convReference[i]);
       got.dispose();
       assert.ok(e < 1e-5, `relative error ${e}`);
     });
