@@ -3,7 +3,8 @@
  * tfjs' wasm memory: the fused BatchNorm → activation op's three kernels (fusedBatchNorm.ts; one pass per
  * kernel instead of ~20 tfjs ops a layer), the depthwise filter gradient (one pass instead of a
  * slice, a product and a mean per tap) and the 1×1 conv filter gradient (xᵀ·dy without transposing x:
- * 1.3–9× faster than transpose + tfjs' GEMM on the fmn04 layers). The BatchNorm passes keep one split:
+ * 1.3–9× faster than transpose + tfjs' GEMM on the fmn04 layers; the same kernel takes aᵀ·b matmuls, the
+ * weight gradients of linear layers and attention). The BatchNorm passes keep one split:
  * `part` is [1, 2, C].
  * SED_WASM_UNFUSED_TRAINING=1 leaves them unregistered (tfjs ops; for A/B benchmarks).
  */
@@ -99,8 +100,14 @@ interface ConvFilterGradAttrs extends DepthwiseGradAttrs {
   dataFormat?: 'NHWC' | 'NCHW';
 }
 
-/** The Conv2DBackpropFilter registered before this module's (wasmKernels.ts): every conv but 1×1 stride 1. */
-let convFilterGradFallback: tf.KernelFunc | undefined;
+/** The kernels of the same name registered before this module's (wasmKernels.ts), for the cases it leaves to them. */
+const fallbacks = new Map<string, tf.KernelFunc>();
+
+function fallback(name: string, args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.TensorInfo[] {
+  const kernel = fallbacks.get(name);
+  if (!kernel) throw new Error(`${name} on wasm: register wasmKernels.ts first (it handles the cases the native kernel does not)`);
+  return kernel(args);
+}
 
 /** dw [1, 1, Ci, Co] of a 1×1, stride-1 conv natively; other convs go to the kernel registered before. */
 function convFilterGrad(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.TensorInfo[] {
@@ -110,13 +117,34 @@ function convFilterGrad(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.
   const [kh, kw, ci, co] = a.filterShape;
   const unit = (v: number | [number, number] | undefined) => v == null || (typeof v === 'number' ? v === 1 : v[0] === 1 && v[1] === 1);
   const pointwise = kh === 1 && kw === 1 && unit(a.strides) && unit(a.dilations) && a.dataFormat !== 'NCHW' && x.shape[1] === dy.shape[1] && x.shape[2] === dy.shape[2];
-  if (!pointwise) {
-    if (!convFilterGradFallback) throw new Error('Conv2DBackpropFilter on wasm: register wasmKernels.ts first (it handles convs other than 1×1)');
-    return convFilterGradFallback(args);
-  }
+  if (!pointwise) return fallback('Conv2DBackpropFilter', args);
   const at = (t: tf.TensorInfo) => offsetOf(backend, t);
   const out = (backend as unknown as WasmOutputs).makeOutput(a.filterShape, 'float32');
   withScratch(backend, [8 * ci * co], (sum) => trainingKernels(backend).pointwiseFilterGrad(at(x), at(dy), rowsOf(x), ci, co, at(out), sum));
+  return out;
+}
+
+/**
+ * aᵀ·b of a [..., K, M] and b [..., K, N] (same batch dims): the weight gradients of linear layers and
+ * attention, natively per batch entry (the 1×1 filter gradient's kernel with K rows), where tfjs would
+ * transpose a first. Other products go to the kernel registered before.
+ */
+function batchMatMul(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.TensorInfo[] {
+  const { inputs, backend, attrs } = args;
+  const { a, b } = inputs as Record<string, tf.TensorInfo>;
+  const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+  const batchA = a.shape.slice(0, -2);
+  const sameBatch = batchA.length === b.shape.length - 2 && batchA.every((d, i) => d === b.shape[i]);
+  if (!transposeA || transposeB || !sameBatch || a.dtype !== 'float32' || b.dtype !== 'float32') return fallback('BatchMatMul', args);
+  const [K, M] = a.shape.slice(-2);
+  const N = b.shape[b.shape.length - 1];
+  const batch = tf.util.sizeFromShape(batchA);
+  const out = (backend as unknown as WasmOutputs).makeOutput([...batchA, M, N], 'float32');
+  const [pa, pb, po] = [offsetOf(backend, a), offsetOf(backend, b), offsetOf(backend, out)];
+  const native = trainingKernels(backend);
+  withScratch(backend, [8 * M * N], (sum) => {
+    for (let i = 0; i < batch; i++) native.pointwiseFilterGrad(pa + 4 * i * K * M, pb + 4 * i * K * N, K, M, N, po + 4 * i * M * N, sum);
+  });
   return out;
 }
 
@@ -126,6 +154,7 @@ const KERNELS: Record<string, tf.KernelFunc> = {
   [BN_APPLY]: bnApply,
   DepthwiseConv2dNativeBackpropFilter: depthwiseFilterGrad,
   Conv2DBackpropFilter: convFilterGrad,
+  BatchMatMul: batchMatMul,
 };
 
 /** Names of the kernels this module registers on the wasm backend. */
@@ -137,7 +166,7 @@ export function registerWasmTrainingKernels(): void {
   for (const [kernelName, kernelFunc] of Object.entries(KERNELS)) {
     const existing = tf.getKernel(kernelName, 'wasm');
     if (existing?.kernelFunc === kernelFunc) continue;
-    if (kernelFunc === convFilterGrad) convFilterGradFallback = existing?.kernelFunc;
+    if (existing) fallbacks.set(kernelName, existing.kernelFunc);
     if (existing) tf.unregisterKernel(kernelName, 'wasm');
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
   }

@@ -3,7 +3,7 @@
  * engine/backend/native/) against the cpu backend: the fused BatchNorm → activation op's output,
  * statistics and gradients (test/helpers/batchNormCases.ts), the depthwise filter gradient on the
  * backbone's kernel sizes, strides and paddings, the 1×1 conv filter gradient (and the fallback for other
- * convs), and the dropout mask's stream. Each test first checks the
+ * convs), aᵀ·b matmuls (and the fallback for other products), and the dropout mask's stream. Each test first checks the
  * native kernel is the one registered, so a silent fallback to tfjs ops fails.
  */
 import { strict as assert } from 'node:assert';
@@ -40,6 +40,21 @@ function convFilterGrad([shape, co, k, stride]: (typeof CONV)[number], seed: num
   return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: stride, pad, dataFormat: 'NHWC', dilations: 1, filterShape: [k, k, shape[3], co] } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
+/** [a shape, b shape, transposeA, transposeB]: aᵀ·b runs natively; the others fall back. */
+const MATMUL: Array<[number[], number[], boolean, boolean]> = [
+  [[1000, 64], [1000, 24], true, false],
+  [[2, 3, 50, 13], [2, 3, 50, 7], true, false],
+  [[37, 250], [37, 16], true, false],
+  [[20, 13], [13, 9], false, false],
+  [[20, 13], [9, 13], false, true],
+];
+
+function matMul([sa, sb, ta, tb]: (typeof MATMUL)[number], seed: number): tf.Tensor {
+  const a = tf.randomNormal(sa, 0, 1, 'float32', seed);
+  const b = tf.randomNormal(sb, 0, 1, 'float32', seed + 1);
+  return tf.matMul(a, b, ta, tb);
+}
+
 function depthwiseFilterGrad([shape, k, strides, [t, b, l, r]]: (typeof DEPTHWISE)[number], seed: number): tf.Tensor {
   const x = tf.randomNormal(shape, 0, 1, 'float32', seed);
   const w = tf.randomNormal([k, k, shape[3], 1], 0, 1, 'float32', seed + 1);
@@ -54,12 +69,14 @@ describe('native training kernels on wasm', function () {
   const bnReference: Result[] = [];
   const dwReference: Float32Array[] = [];
   const convReference: Float32Array[] = [];
+  const matMulReference: Float32Array[] = [];
 
   before(async () => {
     await initBackend('cpu');
     for (const [i, c] of CASES.entries()) bnReference.push(await runCase(c, i));
     for (const [i, c] of DEPTHWISE.entries()) dwReference.push((await tf.tidy(() => depthwiseFilterGrad(c, 10 * i + 1)).data()) as Float32Array);
     for (const [i, c] of CONV.entries()) convReference.push((await tf.tidy(() => convFilterGrad(c, 10 * i + 1)).data()) as Float32Array);
+    for (const [i, c] of MATMUL.entries()) matMulReference.push((await tf.tidy(() => matMul(c, 10 * i + 1)).data()) as Float32Array);
     await initBackend('wasm');
   });
 
@@ -67,7 +84,7 @@ describe('native training kernels on wasm', function () {
     assert.ok(fusedBatchNormAct(), 'the fused BatchNorm runs on wasm');
     for (const name of WASM_TRAINING_KERNELS) assert.ok(tf.getKernel(name, 'wasm'), name);
     assert.ok(WASM_TRAINING_KERNELS.includes('DepthwiseConv2dNativeBackpropFilter'));
-    assert.ok(WASM_TRAINING_KERNELS.includes('Conv2DBackpropFilter'));
+    assert.ok(WASM_TRAINING_KERNELS.includes('Conv2DBackpropFilter') && WASM_TRAINING_KERNELS.includes('BatchMatMul'));
   });
 
   for (const [i, c] of CASES.entries()) {
@@ -89,6 +106,15 @@ describe('native training kernels on wasm', function () {
     it(`conv filter gradient x [${c[0]}] → ${c[1]} channels, ${c[2]}×${c[2]} stride ${c[3]} as on cpu`, async () => {
       const got = tf.tidy(() => convFilterGrad(c, 10 * i + 1));
       const e = relErr((await got.data()) as Float32Array, convReference[i]);
+      got.dispose();
+      assert.ok(e < 1e-5, `relative error ${e}`);
+    });
+  }
+
+  for (const [i, c] of MATMUL.entries()) {
+    it(`matMul [${c[0]}]${c[2] ? 'ᵀ' : ''} · [${c[1]}]${c[3] ? 'ᵀ' : ''} as on cpu`, async () => {
+      const got = tf.tidy(() => matMul(c, 10 * i + 1));
+      const e = relErr((await got.data()) as Float32Array, matMulReference[i]);
       got.dispose();
       assert.ok(e < 1e-5, `relative error ${e}`);
     });
