@@ -16,6 +16,8 @@ export interface TrainingKernelExports {
   bnApply(y: Ptr, rows: number, C: number, mean: Ptr, variance: Ptr, gamma: Ptr, beta: Ptr, res: Ptr, varScale: number, eps: number, act: number, out: Ptr, coef: Ptr): void;
   bnGradSums(y: Ptr, dy: Ptr, rows: number, C: number, mean: Ptr, variance: Ptr, gamma: Ptr, beta: Ptr, varScale: number, eps: number, act: number, out: Ptr, coef: Ptr, acc: Ptr, sum: Ptr): void;
   bnGradApply(y: Ptr, dy: Ptr, rows: number, C: number, mean: Ptr, variance: Ptr, gamma: Ptr, beta: Ptr, sums: Ptr, varScale: number, eps: number, act: number, dx: Ptr, coef: Ptr): void;
+  depthwiseConv(x: Ptr, w: Ptr, B: number, H: number, W: number, C: number, OH: number, OW: number, KH: number, KW: number, sh: number, sw: number, top: number, left: number, y: Ptr): void;
+  depthwiseInputGrad(dy: Ptr, w: Ptr, B: number, H: number, W: number, C: number, OH: number, OW: number, KH: number, KW: number, sh: number, sw: number, top: number, left: number, dx: Ptr): void;
   depthwiseFilterGrad(x: Ptr, dy: Ptr, B: number, H: number, W: number, C: number, OH: number, OW: number, KH: number, KW: number, sh: number, sw: number, top: number, left: number, dw: Ptr, acc: Ptr, sum: Ptr): void;
   pointwiseFilterGrad(x: Ptr, dy: Ptr, rows: number, Ci: number, Co: number, dw: Ptr, sum: Ptr): void;
   dropoutMask(out: Ptr, n: number, seed: number, rate: number, scale: number): void;

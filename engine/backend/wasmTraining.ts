@@ -4,7 +4,8 @@
  * kernel instead of ~20 tfjs ops a layer), the depthwise filter gradient (one pass instead of a
  * slice, a product and a mean per tap) and the 1×1 conv filter gradient (xᵀ·dy without transposing x:
  * 1.3–9× faster than transpose + tfjs' GEMM on the fmn04 layers; the same kernel takes aᵀ·b matmuls, the
- * weight gradients of linear layers and attention). The BatchNorm passes keep one split:
+ * weight gradients of linear layers and attention), and depthwise convs whose taps mostly meet padding.
+ * The BatchNorm passes keep one split:
  * `part` is [1, 2, C].
  * SED_WASM_UNFUSED_TRAINING=1 leaves them unregistered (tfjs ops; for A/B benchmarks).
  */
@@ -80,6 +81,55 @@ interface DepthwiseGradAttrs {
   filterShape: [number, number, number, number];
 }
 
+type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
+
+/** Fraction of a depthwise conv's output-tap products whose input lies inside x (not in the padding). */
+function insideTapFraction(info: Conv2DInfo): number {
+  const inside = (outs: number, stride: number, pad: number, k: number, size: number) => {
+    let n = 0;
+    for (let o = 0; o < outs; o++) n += Math.max(0, Math.min(k, size - (o * stride - pad)) - Math.max(0, pad - o * stride));
+    return n / (outs * k);
+  };
+  return inside(info.outHeight, info.strideHeight, info.padInfo.top, info.filterHeight, info.inHeight) * inside(info.outWidth, info.strideWidth, info.padInfo.left, info.filterWidth, info.inWidth);
+}
+
+/**
+ * Depthwise convs (and their input gradients) natively when at most half their taps lie inside the input:
+ * the 5×5 convs of the last fmn blocks over 2 or 1 frequency rows, where XNNPACK multiplies the padding
+ * (native: ~2× faster there). Elsewhere XNNPACK's depthwise kernels are as fast or faster (3×3 above all).
+ */
+const NATIVE_DEPTHWISE_MAX_INSIDE = 0.5;
+
+/** The conv's geometry when it runs natively (see NATIVE_DEPTHWISE_MAX_INSIDE), else undefined. */
+export function nativeDepthwiseInfo(xShape: number[], a: DepthwiseGradAttrs, filterShape: number[]): Conv2DInfo | undefined {
+  if ((a as ConvFilterGradAttrs).dataFormat === 'NCHW' || filterShape[3] !== 1) return undefined;
+  const info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number], a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, true);
+  return info.dilationHeight === 1 && info.dilationWidth === 1 && insideTapFraction(info) <= NATIVE_DEPTHWISE_MAX_INSIDE ? info : undefined;
+}
+
+const dims = (info: Conv2DInfo) => [info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left] as const;
+
+function depthwiseConv(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.TensorInfo[] {
+  const { inputs, backend, attrs } = args;
+  const { x, filter } = inputs as Record<string, tf.TensorInfo>;
+  const info = nativeDepthwiseInfo(x.shape, attrs as unknown as DepthwiseGradAttrs, filter.shape);
+  if (!info) return fallback('DepthwiseConv2dNative', args);
+  const out = (backend as unknown as WasmOutputs).makeOutput(info.outShape, 'float32');
+  trainingKernels(backend).depthwiseConv(offsetOf(backend, x), offsetOf(backend, filter), ...dims(info), offsetOf(backend, out));
+  return out;
+}
+
+function depthwiseInputGrad(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.TensorInfo[] {
+  const { inputs, backend, attrs } = args;
+  const { dy, filter } = inputs as Record<string, tf.TensorInfo>;
+  const a = attrs as unknown as DepthwiseGradAttrs & { inputShape: number[] };
+  const info = nativeDepthwiseInfo(a.inputShape, a, filter.shape);
+  if (!info) return fallback('DepthwiseConv2dNativeBackpropInput', args);
+  const out = (backend as unknown as WasmOutputs).makeOutput(a.inputShape, 'float32');
+  trainingKernels(backend).depthwiseInputGrad(offsetOf(backend, dy), offsetOf(backend, filter), ...dims(info), offsetOf(backend, out));
+  return out;
+}
+
 /** dw [kh, kw, C, 1] of a depthwise conv (multiplier 1, dilation 1) from x [B, H, W, C] and dy. */
 function depthwiseFilterGrad({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const { x, dy } = inputs as Record<string, tf.TensorInfo>;
@@ -152,6 +202,8 @@ const KERNELS: Record<string, tf.KernelFunc> = {
   [BN_SPLIT]: bnSplit,
   [BN_FINISH]: bnFinish,
   [BN_APPLY]: bnApply,
+  DepthwiseConv2dNative: depthwiseConv,
+  DepthwiseConv2dNativeBackpropInput: depthwiseInputGrad,
   DepthwiseConv2dNativeBackpropFilter: depthwiseFilterGrad,
   Conv2DBackpropFilter: convFilterGrad,
   BatchMatMul: batchMatMul,

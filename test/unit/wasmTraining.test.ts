@@ -3,7 +3,7 @@
  * engine/backend/native/) against the cpu backend: the fused BatchNorm → activation op's output,
  * statistics and gradients (test/helpers/batchNormCases.ts), the depthwise filter gradient on the
  * backbone's kernel sizes, strides and paddings, the 1×1 conv filter gradient (and the fallback for other
- * convs), aᵀ·b matmuls (and the fallback for other products), and the dropout mask's stream. Each test first checks the
+ * convs), depthwise convs over 1–2 rows and their input gradients, aᵀ·b matmuls (and the fallback for other products), and the dropout mask's stream. Each test first checks the
  * native kernel is the one registered, so a silent fallback to tfjs ops fails.
  */
 import { strict as assert } from 'node:assert';
@@ -12,7 +12,7 @@ import '../../engine/train/gradients';
 import { initBackend } from '../../engine/backend/select';
 import { fusedBatchNormAct } from '../../engine/backend/fusedBatchNorm';
 import { dropoutMask } from '../../engine/backend/dropoutMask';
-import { WASM_TRAINING_KERNELS } from '../../engine/backend/wasmTraining';
+import { WASM_TRAINING_KERNELS, nativeDepthwiseInfo } from '../../engine/backend/wasmTraining';
 import { CASES, assertSameAsReference, inputs, op, relErr, runCase, type Result } from '../helpers/batchNormCases';
 
 /** [x shape, kernel, stride (h, w), explicit padding [top, bottom, left, right]] as the fmn blocks use them. */
@@ -38,6 +38,25 @@ function convFilterGrad([shape, co, k, stride]: (typeof CONV)[number], seed: num
   const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad);
   const dy = tf.randomNormal(y.shape, 0, 1, 'float32', seed + 2);
   return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: stride, pad, dataFormat: 'NHWC', dilations: 1, filterShape: [k, k, shape[3], co] } as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+/** [x shape, kernel, stride, padding]: mostly-padding taps run natively (1–2 rows, 5×5), the others fall back. */
+const DEPTHWISE_CONV: Array<[[number, number, number, number], number, [number, number], number]> = [
+  [[2, 2, 30, 12], 5, [1, 1], 2],
+  [[2, 1, 30, 7], 5, [1, 1], 2],
+  [[3, 2, 17, 6], 5, [2, 1], 2],
+  [[2, 6, 11, 4], 3, [1, 1], 1], // fallback
+];
+
+/** Output and input gradient of a depthwise conv, concatenated. */
+function depthwiseConvAndGrad([shape, k, strides, p]: (typeof DEPTHWISE_CONV)[number], seed: number): tf.Tensor {
+  const x = tf.randomNormal(shape, 0, 1, 'float32', seed);
+  const w = tf.randomNormal([k, k, shape[3], 1], 0, 1, 'float32', seed + 1) as tf.Tensor4D;
+  const pad = [[0, 0], [p, p], [p, p], [0, 0]] as tf.backend_util.ExplicitPadding;
+  const y = tf.depthwiseConv2d(x as tf.Tensor4D, w, strides, pad);
+  const up = tf.randomNormal(y.shape, 0, 1, 'float32', seed + 2);
+  const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(t as tf.Tensor4D, w, strides, pad), up)))(x);
+  return tf.concat([tf.reshape(y, [-1]), tf.reshape(dx, [-1])]);
 }
 
 /** [a shape, b shape, transposeA, transposeB]: aᵀ·b runs natively; the others fall back. */
@@ -70,12 +89,14 @@ describe('native training kernels on wasm', function () {
   const dwReference: Float32Array[] = [];
   const convReference: Float32Array[] = [];
   const matMulReference: Float32Array[] = [];
+  const depthwiseConvReference: Float32Array[] = [];
 
   before(async () => {
     await initBackend('cpu');
     for (const [i, c] of CASES.entries()) bnReference.push(await runCase(c, i));
     for (const [i, c] of DEPTHWISE.entries()) dwReference.push((await tf.tidy(() => depthwiseFilterGrad(c, 10 * i + 1)).data()) as Float32Array);
     for (const [i, c] of CONV.entries()) convReference.push((await tf.tidy(() => convFilterGrad(c, 10 * i + 1)).data()) as Float32Array);
+    for (const [i, c] of DEPTHWISE_CONV.entries()) depthwiseConvReference.push((await tf.tidy(() => depthwiseConvAndGrad(c, 10 * i + 1)).data()) as Float32Array);
     for (const [i, c] of MATMUL.entries()) matMulReference.push((await tf.tidy(() => matMul(c, 10 * i + 1)).data()) as Float32Array);
     await initBackend('wasm');
   });
@@ -84,7 +105,7 @@ describe('native training kernels on wasm', function () {
     assert.ok(fusedBatchNormAct(), 'the fused BatchNorm runs on wasm');
     for (const name of WASM_TRAINING_KERNELS) assert.ok(tf.getKernel(name, 'wasm'), name);
     assert.ok(WASM_TRAINING_KERNELS.includes('DepthwiseConv2dNativeBackpropFilter'));
-    assert.ok(WASM_TRAINING_KERNELS.includes('Conv2DBackpropFilter') && WASM_TRAINING_KERNELS.includes('BatchMatMul'));
+    for (const name of ['Conv2DBackpropFilter', 'BatchMatMul', 'DepthwiseConv2dNative', 'DepthwiseConv2dNativeBackpropInput']) assert.ok(WASM_TRAINING_KERNELS.includes(name), name);
   });
 
   for (const [i, c] of CASES.entries()) {
@@ -106,6 +127,18 @@ describe('native training kernels on wasm', function () {
     it(`conv filter gradient x [${c[0]}] → ${c[1]} channels, ${c[2]}×${c[2]} stride ${c[3]} as on cpu`, async () => {
       const got = tf.tidy(() => convFilterGrad(c, 10 * i + 1));
       const e = relErr((await got.data()) as Float32Array, convReference[i]);
+      got.dispose();
+      assert.ok(e < 1e-5, `relative error ${e}`);
+    });
+  }
+
+  for (const [i, c] of DEPTHWISE_CONV.entries()) {
+    it(`depthwise conv x [${c[0]}] ${c[1]}×${c[1]} stride ${c[2]} pad ${c[3]}: output and input gradient as on cpu`, async () => {
+      const pad = [[0, 0], [c[3], c[3]], [c[3], c[3]], [0, 0]] as tf.backend_util.ExplicitPadding;
+      const native = !!nativeDepthwiseInfo(c[0], { strides: c[2], pad, filterShape: [c[1], c[1], c[0][3], 1] }, [c[1], c[1], c[0][3], 1]);
+      assert.equal(native, c[0][1] <= 2, 'native exactly where at most half the taps lie inside');
+      const got = tf.tidy(() => depthwiseConvAndGrad(c, 10 * i + 1));
+      const e = relErr((await got.data()) as Float32Array, depthwiseConvReference[i]);
       got.dispose();
       assert.ok(e < 1e-5, `relative error ${e}`);
     });

@@ -263,6 +263,126 @@ void depthwiseFilterGrad(const f32 *x, const f32 *dy, int B, int H, int W, int C
   for (int k = 0; k < K; k++) dw[k] = (f32)sum[k];
 }
 
+/* y[c..C) of one output pixel: sum over taps (i, j) in [i0, i1) x [j0, j1) of x[ih, iw, c] * w[i, j, c] (scalar). */
+static void depthwisePixelTail(const f32 *x, const f32 *w, int W, int C, int KW, int sw, int left, int ohBase, int ow, int i0, int i1, int j0, int j1, int c, f32 *y) {
+  for (; c < C; c++) {
+    f32 a = 0.0f;
+    for (int i = i0; i < i1; i++)
+      for (int j = j0; j < j1; j++) a += x[((long)(ohBase + i) * W + ow * sw + j - left) * C + c] * w[(i * KW + j) * C + c];
+    y[c] = a;
+  }
+}
+
+/*
+ * Depthwise conv (channel multiplier 1): y[b, oh, ow, c] = sum over taps of x[b, oh * sh + i - top, ow * sw + j - left, c] *
+ * w[i, j, c], x [B, H, W, C], w [KH, KW, C], y [B, OH, OW, C]. Taps that fall in the padding are skipped, not
+ * multiplied by zero (the 5x5 convs of the last fmn blocks run on 2 or 1 rows with 2 rows of padding: 3/5
+ * or 4/5 of their taps). Inside the row, 4 outputs at a time share each weight load.
+ */
+void depthwiseConv(const f32 *x, const f32 *w, int B, int H, int W, int C, int OH, int OW, int KH, int KW, int sh, int sw, int top, int left, f32 *y) {
+  int C4 = C & ~3;
+  /* ow whose taps all lie inside the row: ow * sw - left >= 0 and ow * sw - left + KW <= W */
+  int owIn0 = (left + sw - 1) / sw, owIn1 = W - KW + left >= 0 ? (W - KW + left) / sw + 1 : 0;
+  if (owIn1 > OW) owIn1 = OW;
+  if (owIn0 > owIn1) owIn0 = owIn1;
+  for (int b = 0; b < B; b++) {
+    const f32 *xb = x + (long)b * H * W * C;
+    for (int oh = 0; oh < OH; oh++) {
+      int ohBase = oh * sh - top;
+      int i0 = ohBase < 0 ? -ohBase : 0, i1 = H - ohBase < KH ? H - ohBase : KH;
+      f32 *yRow = y + ((long)b * OH + oh) * OW * C;
+      int ow = 0;
+      while (ow < OW) {
+        if (ow >= owIn0 && ow + 4 <= owIn1) {
+          /* 4 interior outputs */
+          int c = 0;
+          for (; c < C4; c += 4) {
+            v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+            for (int i = i0; i < i1; i++) {
+              const f32 *xr = xb + ((long)(ohBase + i) * W + ow * sw - left) * C + c;
+              const f32 *wr = w + i * KW * C + c;
+              for (int j = 0; j < KW; j++) {
+                v128_t wv = wasm_v128_load(wr + j * C);
+                const f32 *xp = xr + (long)j * C;
+                a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(xp), wv));
+                a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(xp + (long)sw * C), wv));
+                a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(xp + (long)2 * sw * C), wv));
+                a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(xp + (long)3 * sw * C), wv));
+              }
+            }
+            f32 *yp = yRow + (long)ow * C + c;
+            wasm_v128_store(yp, a0);
+            wasm_v128_store(yp + C, a1);
+            wasm_v128_store(yp + 2 * C, a2);
+            wasm_v128_store(yp + 3 * C, a3);
+          }
+          for (int k = 0; k < 4; k++) depthwisePixelTail(xb, w, W, C, KW, sw, left, ohBase, ow + k, i0, i1, 0, KW, C4, yRow + (long)(ow + k) * C);
+          ow += 4;
+        } else {
+          /* one output, only the taps inside the row */
+          int base = ow * sw - left;
+          int j0 = base < 0 ? -base : 0, j1 = W - base < KW ? W - base : KW;
+          int c = 0;
+          for (; c < C4; c += 4) {
+            v128_t a = wasm_f32x4_splat(0.0f);
+            for (int i = i0; i < i1; i++)
+              for (int j = j0; j < j1; j++)
+                a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(xb + ((long)(ohBase + i) * W + base + j) * C + c), wasm_v128_load(w + (i * KW + j) * C + c)));
+            wasm_v128_store(yRow + (long)ow * C + c, a);
+          }
+          depthwisePixelTail(xb, w, W, C, KW, sw, left, ohBase, ow, i0, i1, j0, j1, C4, yRow + (long)ow * C);
+          ow += 1;
+        }
+      }
+    }
+  }
+}
+
+/*
+ * Input gradient of depthwiseConv: dx[b, ih, iw, c] = sum over taps (i, j) with ih = oh * sh + i - top and
+ * iw = ow * sw + j - left of dy[b, oh, ow, c] * w[i, j, c]. Only the taps that land on an output are visited
+ * (with stride 2, 3/4 of the taps of a zero-dilated dy would multiply zeros).
+ */
+void depthwiseInputGrad(const f32 *dy, const f32 *w, int B, int H, int W, int C, int OH, int OW, int KH, int KW, int sh, int sw, int top, int left, f32 *dx) {
+  int C4 = C & ~3;
+  for (int b = 0; b < B; b++) {
+    const f32 *dyb = dy + (long)b * OH * OW * C;
+    for (int ih = 0; ih < H; ih++) {
+      f32 *dxRow = dx + ((long)b * H + ih) * W * C;
+      for (int iw = 0; iw < W; iw++) {
+        f32 *out = dxRow + (long)iw * C;
+        int c = 0;
+        for (; c < C4; c += 4) {
+          v128_t a = wasm_f32x4_splat(0.0f);
+          for (int i = (ih + top) % sh; i < KH; i += sh) {
+            int oh = (ih + top - i) / sh;
+            if (ih + top - i < 0 || oh >= OH) continue;
+            for (int j = (iw + left) % sw; j < KW; j += sw) {
+              int ow = (iw + left - j) / sw;
+              if (iw + left - j < 0 || ow >= OW) continue;
+              a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(dyb + ((long)oh * OW + ow) * C + c), wasm_v128_load(w + (i * KW + j) * C + c)));
+            }
+          }
+          wasm_v128_store(out + c, a);
+        }
+        for (; c < C; c++) {
+          f32 a = 0.0f;
+          for (int i = (ih + top) % sh; i < KH; i += sh) {
+            int oh = (ih + top - i) / sh;
+            if (ih + top - i < 0 || oh >= OH) continue;
+            for (int j = (iw + left) % sw; j < KW; j += sw) {
+              int ow = (iw + left - j) / sw;
+              if (iw + left - j < 0 || ow >= OW) continue;
+              a += dyb[((long)oh * OW + ow) * C + c] * w[(i * KW + j) * C + c];
+            }
+          }
+          out[c] = a;
+        }
+      }
+    }
+  }
+}
+
 /* dw[ci * Co + co] += sum over rows r0..r1 of x[r, ci] * dy[r, co], scalar (the channel edges of the tiles). */
 static void pointwiseEdge(const f32 *x, const f32 *dy, int r0, int r1, int Ci, int Co, int ci0, int ci1, int co0, int co1, f64 *sum) {
   for (int ci = ci0; ci < ci1; ci++) {
