@@ -159,7 +159,13 @@ function fallback(name: string, args: Parameters<tf.KernelFunc>[0]): tf.TensorIn
   return kernel(args);
 }
 
-/** dw [1, 1, Ci, Co] of a 1×1, stride-1 conv natively; other convs go to the kernel registered before. */
+/** Filter elements (kh·kw·Ci·Co) up to which a k×k conv's filter gradient runs natively (the stem: 3·3·1·8). */
+const NATIVE_CONV_FILTER_MAX = 1024;
+
+/**
+ * dw of a 1×1, stride-1 conv (any width), or of a k×k conv with a small filter whose output channels are a
+ * multiple of 4 (the stem), natively; other convs go to the kernel registered before (im2col + GEMM).
+ */
 function convFilterGrad(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.TensorInfo[] {
   const { inputs, backend, attrs } = args;
   const { x, dy } = inputs as Record<string, tf.TensorInfo>;
@@ -167,10 +173,18 @@ function convFilterGrad(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.
   const [kh, kw, ci, co] = a.filterShape;
   const unit = (v: number | [number, number] | undefined) => v == null || (typeof v === 'number' ? v === 1 : v[0] === 1 && v[1] === 1);
   const pointwise = kh === 1 && kw === 1 && unit(a.strides) && unit(a.dilations) && a.dataFormat !== 'NCHW' && x.shape[1] === dy.shape[1] && x.shape[2] === dy.shape[2];
-  if (!pointwise) return fallback('Conv2DBackpropFilter', args);
   const at = (t: tf.TensorInfo) => offsetOf(backend, t);
+  if (pointwise) {
+    const out = (backend as unknown as WasmOutputs).makeOutput(a.filterShape, 'float32');
+    withScratch(backend, [8 * ci * co], (sum) => trainingKernels(backend).pointwiseFilterGrad(at(x), at(dy), rowsOf(x), ci, co, at(out), sum));
+    return out;
+  }
+  const size = kh * kw * ci * co;
+  if (size > NATIVE_CONV_FILTER_MAX || co % 4 !== 0 || !unit(a.dilations) || a.dataFormat === 'NCHW') return fallback('Conv2DBackpropFilter', args);
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
   const out = (backend as unknown as WasmOutputs).makeOutput(a.filterShape, 'float32');
-  withScratch(backend, [8 * ci * co], (sum) => trainingKernels(backend).pointwiseFilterGrad(at(x), at(dy), rowsOf(x), ci, co, at(out), sum));
+  withScratch(backend, [4 * size, 8 * size], (acc, sum) =>
+    trainingKernels(backend).convFilterGrad(at(x), at(dy), info.batchSize, info.inHeight, info.inWidth, ci, info.outHeight, info.outWidth, co, kh, kw, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, at(out), acc, sum));
   return out;
 }
 

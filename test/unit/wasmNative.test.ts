@@ -54,7 +54,7 @@ describe('native training kernels module (trainingKernels.wasm)', function () {
     const bytes = fs.readFileSync(TRAINING_KERNELS_WASM);
     const mod = new WebAssembly.Module(bytes);
     assert.deepEqual(WebAssembly.Module.imports(mod), [{ module: 'env', name: 'memory', kind: 'memory' }]);
-    assert.deepEqual(WebAssembly.Module.exports(mod).map((e) => e.name).sort(), ['bnApply', 'bnGradApply', 'bnGradSums', 'bnMoments', 'depthwiseConv', 'depthwiseFilterGrad', 'depthwiseInputGrad', 'dropoutMask', 'pointwiseFilterGrad']);
+    assert.deepEqual(WebAssembly.Module.exports(mod).map((e) => e.name).sort(), ['bnApply', 'bnGradApply', 'bnGradSums', 'bnMoments', 'convFilterGrad', 'depthwiseConv', 'depthwiseFilterGrad', 'depthwiseInputGrad', 'dropoutMask', 'pointwiseFilterGrad']);
     const ids = sectionIds(bytes);
     assert.ok(!ids.includes(11) && !ids.includes(12), `data sections: ${ids}`);
   });

@@ -23,12 +23,18 @@ const DEPTHWISE: Array<[[number, number, number, number], number, [number, numbe
   [[1, 11, 12, 7], 5, [1, 1], [2, 2, 2, 2]],
 ];
 
-/** [x shape, output channels, kernel, stride]: 1×1 stride 1 runs natively (channel tails of its 4×8 tiles), the others fall back. */
+/**
+ * [x shape, output channels, kernel, stride]: 1×1 stride 1 runs natively (channel tails of its 4×8 tiles), as
+ * do k×k convs with small filters and output channels in fours (the stem); the others fall back.
+ */
 const CONV: Array<[[number, number, number, number], number, number, number]> = [
   [[2, 3, 50, 24], 8, 1, 1],
   [[1, 2, 37, 13], 7, 1, 1],
   [[3, 4, 21, 40], 18, 1, 1],
-  [[2, 9, 20, 3], 8, 3, 2], // a 3×3 stride-2 conv: the fallback
+  [[2, 16, 20, 1], 8, 3, 2], // the stem
+  [[2, 9, 20, 3], 8, 3, 2],
+  [[2, 5, 9, 40], 20, 3, 1], // a large filter: the fallback
+  [[2, 6, 8, 2], 6, 3, 1], // 6 output channels: the fallback
 ];
 
 function convFilterGrad([shape, co, k, stride]: (typeof CONV)[number], seed: number): tf.Tensor {

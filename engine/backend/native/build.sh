@@ -9,7 +9,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-$here/trainingKernels.wasm}"
 clang="$(command -v clang-14 || command -v clang)"
-exports=(bnMoments bnApply bnGradSums bnGradApply depthwiseConv depthwiseInputGrad depthwiseFilterGrad pointwiseFilterGrad dropoutMask)
+exports=(bnMoments bnApply bnGradSums bnGradApply depthwiseConv depthwiseInputGrad depthwiseFilterGrad pointwiseFilterGrad convFilterGrad dropoutMask)
 # No auto-vectorisation: the SIMD is explicit, and clang 14's loop vectorizer miscompiled the scalar channel
 # tails (C mod 4 = 2 or 3) of these loops for wasm32 (test/unit/wasmTraining.test.ts checks every tail).
 "$clang" --target=wasm32 -O3 -fno-vectorize -fno-slp-vectorize -msimd128 -nostdlib -ffreestanding -fno-builtin \

@@ -449,6 +449,48 @@ void pointwiseFilterGrad(const f32 *x, const f32 *dy, int rows, int Ci, int Co, 
 }
 
 /*
+ * Conv filter gradient for few channels (the stem: 3x3, 1 -> 8 channels, stride 2):
+ * dw[i, j, ci, co] = sum over b, oh, ow of x[b, oh * sh + i - top, ow * sw + j - left, ci] * dy[b, oh, ow, co],
+ * taps in the padding skipped. x [B, H, W, Ci], dy [B, OH, OW, Co], dw [KH, KW, Ci, Co]; Co a multiple of 4.
+ * Each output row's products are summed in float (acc), then added into the double totals.
+ * Scratch: acc f32[KH * KW * Ci * Co], sum f64[KH * KW * Ci * Co].
+ */
+void convFilterGrad(const f32 *x, const f32 *dy, int B, int H, int W, int Ci, int OH, int OW, int Co, int KH, int KW, int sh, int sw, int top, int left, f32 *dw, f32 *acc, f64 *sum) {
+  int K = KH * KW * Ci * Co;
+  for (int k = 0; k < K; k++) {
+    acc[k] = 0.0f;
+    sum[k] = 0.0;
+  }
+  for (int b = 0; b < B; b++) {
+    for (int oh = 0; oh < OH; oh++) {
+      const f32 *dyRow = dy + ((long)b * OH + oh) * OW * Co;
+      for (int i = 0; i < KH; i++) {
+        int ih = oh * sh + i - top;
+        if (ih < 0 || ih >= H) continue;
+        const f32 *xRow = x + ((long)b * H + ih) * W * Ci;
+        for (int j = 0; j < KW; j++) {
+          int owFirst = left - j > 0 ? (left - j + sw - 1) / sw : 0;
+          int owLast = (W - 1 + left - j) / sw + 1;
+          if (owLast > OW) owLast = OW;
+          f32 *t = acc + (i * KW + j) * Ci * Co;
+          for (int ow = owFirst; ow < owLast; ow++) {
+            const f32 *xp = xRow + (long)(ow * sw + j - left) * Ci;
+            const f32 *dp = dyRow + (long)ow * Co;
+            for (int ci = 0; ci < Ci; ci++) {
+              v128_t xv = wasm_f32x4_splat(xp[ci]);
+              f32 *tc = t + ci * Co;
+              for (int co = 0; co < Co; co += 4) wasm_v128_store(tc + co, wasm_f32x4_add(wasm_v128_load(tc + co), wasm_f32x4_mul(xv, wasm_v128_load(dp + co))));
+            }
+          }
+        }
+      }
+      flush(acc, sum, K);
+    }
+  }
+  for (int k = 0; k < K; k++) dw[k] = (f32)sum[k];
+}
+
+/*
  * Inverted dropout mask: out[i] = scale when the PCG hash of (pcg(i) ^ seed), top 24 bits as [0, 1), is at
  * least rate, else 0 (the same stream as the webgpu kernel and dropoutMask.ts).
  */
