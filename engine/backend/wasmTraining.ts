@@ -163,8 +163,8 @@ function fallback(name: string, args: Parameters<tf.KernelFunc>[0]): tf.TensorIn
 const NATIVE_CONV_FILTER_MAX = 1024;
 
 /**
- * dw of a 1×1, stride-1 conv (any width), or of a k×k conv with a small filter whose output channels are a
- * multiple of 4 (the stem), natively; other convs go to the kernel registered before (im2col + GEMM).
+ * dw of a 1×1, stride-1 conv (any width), or of a k×k conv with a small filter (the stem), natively; other
+ * convs go to the kernel registered before (im2col + GEMM).
  */
 function convFilterGrad(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.TensorInfo[] {
   const { inputs, backend, attrs } = args;
@@ -180,7 +180,7 @@ function convFilterGrad(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.
     return out;
   }
   const size = kh * kw * ci * co;
-  if (size > NATIVE_CONV_FILTER_MAX || co % 4 !== 0 || !unit(a.dilations) || a.dataFormat === 'NCHW') return fallback('Conv2DBackpropFilter', args);
+  if (size > NATIVE_CONV_FILTER_MAX || !unit(a.dilations) || a.dataFormat === 'NCHW') return fallback('Conv2DBackpropFilter', args);
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
   const out = (backend as unknown as WasmOutputs).makeOutput(a.filterShape, 'float32');
   withScratch(backend, [4 * size, 8 * size], (acc, sum) =>

@@ -25,7 +25,7 @@ const DEPTHWISE: Array<[[number, number, number, number], number, [number, numbe
 
 /**
  * [x shape, output channels, kernel, stride]: 1×1 stride 1 runs natively (channel tails of its 4×8 tiles), as
- * do k×k convs with small filters and output channels in fours (the stem); the others fall back.
+ * do k×k convs with small filters (the stem); the others fall back.
  */
 const CONV: Array<[[number, number, number, number], number, number, number]> = [
   [[2, 3, 50, 24], 8, 1, 1],
@@ -34,7 +34,7 @@ const CONV: Array<[[number, number, number, number], number, number, number]> = 
   [[2, 16, 20, 1], 8, 3, 2], // the stem
   [[2, 9, 20, 3], 8, 3, 2],
   [[2, 5, 9, 40], 20, 3, 1], // a large filter: the fallback
-  [[2, 6, 8, 2], 6, 3, 1], // 6 output channels: the fallback
+  [[2, 6, 8, 2], 6, 3, 1], // output channels not in fours
 ];
 
 function convFilterGrad([shape, co, k, stride]: (typeof CONV)[number], seed: number): tf.Tensor {

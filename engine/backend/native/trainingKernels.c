@@ -155,6 +155,15 @@ void bnApply(const f32 *y, int rows, int C, const f32 *mean, const f32 *var, con
   }
 }
 
+/* x_hat and g = dy * act'(z) of 4 channels from c, with z = y * a + b (the affine of affine()). */
+static inline v128_t xHat4(v128_t yv, const f32 *mean, const f32 *inv, int c) {
+  return wasm_f32x4_mul(wasm_f32x4_sub(yv, wasm_v128_load(mean + c)), wasm_v128_load(inv + c));
+}
+
+static inline v128_t g4(v128_t yv, v128_t dyv, const f32 *a, const f32 *b, int c, int act) {
+  return actGrad4(wasm_f32x4_add(wasm_f32x4_mul(yv, wasm_v128_load(a + c)), wasm_v128_load(b + c)), dyv, act);
+}
+
 /*
  * Sums of the backward pass: with g = dy * act'(z), out[0..C) = sum g (= d beta), out[C..2C) = sum g * x_hat
  * (= d gamma). Scratch: coef f32[3C], acc f32[2C], sum f64[2C].
@@ -174,8 +183,8 @@ void bnGradSums(const f32 *y, const f32 *dy, int rows, int C, const f32 *mean, c
       int c = 0;
       for (; c < C4; c += 4) {
         v128_t yv = wasm_v128_load(y + o + c);
-        v128_t g = actGrad4(wasm_f32x4_add(wasm_f32x4_mul(yv, wasm_v128_load(a + c)), wasm_v128_load(b + c)), wasm_v128_load(dy + o + c), act);
-        v128_t xh = wasm_f32x4_mul(wasm_f32x4_sub(yv, wasm_v128_load(mean + c)), wasm_v128_load(inv + c));
+        v128_t g = g4(yv, wasm_v128_load(dy + o + c), a, b, c, act);
+        v128_t xh = xHat4(yv, mean, inv, c);
         wasm_v128_store(acc + c, wasm_f32x4_add(wasm_v128_load(acc + c), g));
         wasm_v128_store(acc + C + c, wasm_f32x4_add(wasm_v128_load(acc + C + c), wasm_f32x4_mul(g, xh)));
       }
@@ -209,8 +218,8 @@ void bnGradApply(const f32 *y, const f32 *dy, int rows, int C, const f32 *mean, 
     int c = 0;
     for (; c < C4; c += 4) {
       v128_t yv = wasm_v128_load(y + o + c);
-      v128_t g = actGrad4(wasm_f32x4_add(wasm_f32x4_mul(yv, wasm_v128_load(a + c)), wasm_v128_load(b + c)), wasm_v128_load(dy + o + c), act);
-      v128_t xh = wasm_f32x4_mul(wasm_f32x4_sub(yv, wasm_v128_load(mean + c)), wasm_v128_load(inv + c));
+      v128_t g = g4(yv, wasm_v128_load(dy + o + c), a, b, c, act);
+      v128_t xh = xHat4(yv, mean, inv, c);
       v128_t centred = wasm_f32x4_sub(g, wasm_f32x4_add(wasm_f32x4_mul(xh, wasm_v128_load(dGamma + c)), wasm_v128_load(dBeta + c)));
       wasm_v128_store(dx + o + c, wasm_f32x4_mul(centred, wasm_v128_load(gi + c)));
     }
@@ -220,47 +229,6 @@ void bnGradApply(const f32 *y, const f32 *dy, int rows, int C, const f32 *mean, 
       dx[o + c] = (g - (xh * dGamma[c] + dBeta[c])) * gi[c];
     }
   }
-}
-
-/*
- * Depthwise conv filter gradient (channel multiplier 1): dw[i, j, c] = sum over b, oh, ow of
- * x[b, oh * sh + i - top, ow * sw + j - left, c] * dy[b, oh, ow, c], taps outside x counting zero.
- * x [B, H, W, C], dy [B, OH, OW, C], dw [KH, KW, C]. Each output row's products are summed in float,
- * then added into the double totals. Scratch: acc f32[KH * KW * C], sum f64[KH * KW * C].
- */
-void depthwiseFilterGrad(const f32 *x, const f32 *dy, int B, int H, int W, int C, int OH, int OW, int KH, int KW, int sh, int sw, int top, int left, f32 *dw, f32 *acc, f64 *sum) {
-  int K = KH * KW * C;
-  int C4 = C & ~3;
-  for (int k = 0; k < K; k++) {
-    acc[k] = 0.0f;
-    sum[k] = 0.0;
-  }
-  for (int b = 0; b < B; b++) {
-    for (int oh = 0; oh < OH; oh++) {
-      const f32 *dyRow = dy + ((long)b * OH + oh) * OW * C;
-      for (int i = 0; i < KH; i++) {
-        int ih = oh * sh + i - top;
-        if (ih < 0 || ih >= H) continue;
-        const f32 *xRow = x + ((long)b * H + ih) * W * C;
-        for (int j = 0; j < KW; j++) {
-          /* ow with 0 <= ow * sw + j - left < W */
-          int owFirst = left - j > 0 ? (left - j + sw - 1) / sw : 0;
-          int owLast = (W - 1 + left - j) / sw + 1;
-          if (owLast > OW) owLast = OW;
-          f32 *t = acc + (i * KW + j) * C;
-          for (int ow = owFirst; ow < owLast; ow++) {
-            const f32 *xp = xRow + (long)(ow * sw + j - left) * C;
-            const f32 *dp = dyRow + (long)ow * C;
-            int c = 0;
-            for (; c < C4; c += 4) wasm_v128_store(t + c, wasm_f32x4_add(wasm_v128_load(t + c), wasm_f32x4_mul(wasm_v128_load(xp + c), wasm_v128_load(dp + c))));
-            for (; c < C; c++) t[c] += xp[c] * dp[c];
-          }
-        }
-      }
-      flush(acc, sum, K);
-    }
-  }
-  for (int k = 0; k < K; k++) dw[k] = (f32)sum[k];
 }
 
 /* y[c..C) of one output pixel: sum over taps (i, j) in [i0, i1) x [j0, j1) of x[ih, iw, c] * w[i, j, c] (scalar). */
@@ -449,14 +417,15 @@ void pointwiseFilterGrad(const f32 *x, const f32 *dy, int rows, int Ci, int Co, 
 }
 
 /*
- * Conv filter gradient for few channels (the stem: 3x3, 1 -> 8 channels, stride 2):
- * dw[i, j, ci, co] = sum over b, oh, ow of x[b, oh * sh + i - top, ow * sw + j - left, ci] * dy[b, oh, ow, co],
- * taps in the padding skipped. x [B, H, W, Ci], dy [B, OH, OW, Co], dw [KH, KW, Ci, Co]; Co a multiple of 4.
- * Each output row's products are summed in float (acc), then added into the double totals.
- * Scratch: acc f32[KH * KW * Ci * Co], sum f64[KH * KW * Ci * Co].
+ * Conv filter gradients, the taps in the padding skipped: dw[i, j, ci, co] = sum over b, oh, ow of
+ * x[b, oh * sh + i - top, ow * sw + j - left, ci] * dy[b, oh, ow, co], x [B, H, W, Ci], dy [B, OH, OW, Co],
+ * dw [KH, KW, Ci, Co]; depthwise (channel multiplier 1): only ci = co, dw [KH, KW, Co]. Each output row's
+ * products are summed in float (acc), then added into the double totals.
  */
-void convFilterGrad(const f32 *x, const f32 *dy, int B, int H, int W, int Ci, int OH, int OW, int Co, int KH, int KW, int sh, int sw, int top, int left, f32 *dw, f32 *acc, f64 *sum) {
-  int K = KH * KW * Ci * Co;
+static void filterGrad(const f32 *x, const f32 *dy, int B, int H, int W, int Ci, int OH, int OW, int Co, int KH, int KW, int sh, int sw, int top, int left, int depthwise, f32 *dw, f32 *acc, f64 *sum) {
+  int perTap = depthwise ? Co : Ci * Co;
+  int K = KH * KW * perTap;
+  int Co4 = Co & ~3;
   for (int k = 0; k < K; k++) {
     acc[k] = 0.0f;
     sum[k] = 0.0;
@@ -469,17 +438,25 @@ void convFilterGrad(const f32 *x, const f32 *dy, int B, int H, int W, int Ci, in
         if (ih < 0 || ih >= H) continue;
         const f32 *xRow = x + ((long)b * H + ih) * W * Ci;
         for (int j = 0; j < KW; j++) {
+          /* ow with 0 <= ow * sw + j - left < W */
           int owFirst = left - j > 0 ? (left - j + sw - 1) / sw : 0;
           int owLast = (W - 1 + left - j) / sw + 1;
           if (owLast > OW) owLast = OW;
-          f32 *t = acc + (i * KW + j) * Ci * Co;
+          f32 *t = acc + (i * KW + j) * perTap;
           for (int ow = owFirst; ow < owLast; ow++) {
             const f32 *xp = xRow + (long)(ow * sw + j - left) * Ci;
             const f32 *dp = dyRow + (long)ow * Co;
-            for (int ci = 0; ci < Ci; ci++) {
-              v128_t xv = wasm_f32x4_splat(xp[ci]);
-              f32 *tc = t + ci * Co;
-              for (int co = 0; co < Co; co += 4) wasm_v128_store(tc + co, wasm_f32x4_add(wasm_v128_load(tc + co), wasm_f32x4_mul(xv, wasm_v128_load(dp + co))));
+            if (depthwise) {
+              int c = 0;
+              for (; c < Co4; c += 4) wasm_v128_store(t + c, wasm_f32x4_add(wasm_v128_load(t + c), wasm_f32x4_mul(wasm_v128_load(xp + c), wasm_v128_load(dp + c))));
+              for (; c < Co; c++) t[c] += xp[c] * dp[c];
+            } else {
+              for (int ci = 0; ci < Ci; ci++) {
+                v128_t xv = wasm_f32x4_splat(xp[ci]);
+                f32 *tc = t + ci * Co;
+                for (int co = 0; co < Co4; co += 4) wasm_v128_store(tc + co, wasm_f32x4_add(wasm_v128_load(tc + co), wasm_f32x4_mul(xv, wasm_v128_load(dp + co))));
+                for (int co = Co4; co < Co; co++) tc[co] += xp[ci] * dp[co];
+              }
             }
           }
         }
@@ -488,6 +465,19 @@ void convFilterGrad(const f32 *x, const f32 *dy, int B, int H, int W, int Ci, in
     }
   }
   for (int k = 0; k < K; k++) dw[k] = (f32)sum[k];
+}
+
+/* Depthwise conv filter gradient, dw [KH, KW, C]. Scratch: acc f32[KH * KW * C], sum f64[KH * KW * C]. */
+void depthwiseFilterGrad(const f32 *x, const f32 *dy, int B, int H, int W, int C, int OH, int OW, int KH, int KW, int sh, int sw, int top, int left, f32 *dw, f32 *acc, f64 *sum) {
+  filterGrad(x, dy, B, H, W, C, OH, OW, C, KH, KW, sh, sw, top, left, 1, dw, acc, sum);
+}
+
+/*
+ * Conv filter gradient for small filters (the stem: 3x3, 1 -> 8 channels, stride 2), dw [KH, KW, Ci, Co].
+ * Scratch: acc f32[KH * KW * Ci * Co], sum f64[KH * KW * Ci * Co].
+ */
+void convFilterGrad(const f32 *x, const f32 *dy, int B, int H, int W, int Ci, int OH, int OW, int Co, int KH, int KW, int sh, int sw, int top, int left, f32 *dw, f32 *acc, f64 *sum) {
+  filterGrad(x, dy, B, H, W, Ci, OH, OW, Co, KH, KW, sh, sw, top, left, 0, dw, acc, sum);
 }
 
 /*
