@@ -3,11 +3,11 @@
  * uploads them: on webgpu that is a host fill + upload of every attention-probability tensor per step,
  * and on wasm tfjs' JavaScript uniform generator plus three ops over the mask (~20 ms per fmn04+tf
  * micro-batch). Both kernels hash (element index, seed) with PCG — on the GPU, or natively into the
- * wasm heap (native/trainingKernels.c); the cpu backend keeps tfjs' draw. mask = 1/(1−rate) with probability 1−rate, else 0
+ * wasm heap (native/training.c); the cpu backend keeps tfjs' draw. mask = 1/(1−rate) with probability 1−rate, else 0
  * (tf.dropout's scaling).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { offsetOf, trainingKernels } from './wasmNative';
+import { nativeKernels, offsetOf } from './wasmNative';
 import { ElementwiseProgram, runProgram, webgpuKernelGroup } from './webgpuProgram';
 
 const KERNEL = 'SedDropoutMask';
@@ -55,7 +55,7 @@ export function registerWasmDropoutMask(): void {
     kernelFunc: ({ backend, attrs }) => {
       const { shape, rate, seed } = attrs as unknown as MaskAttrs;
       const out = (backend as unknown as { makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo }).makeOutput(shape, 'float32');
-      trainingKernels(backend).dropoutMask(offsetOf(backend, out), tf.util.sizeFromShape(shape), seed >>> 0, rate, 1 / (1 - rate));
+      nativeKernels(backend).dropoutMask(offsetOf(backend, out), tf.util.sizeFromShape(shape), seed >>> 0, rate, 1 / (1 - rate));
       return out;
     },
   });

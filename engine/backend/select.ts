@@ -126,6 +126,7 @@ async function tryWasm(): Promise<string> {
   const { registerWasmGradientKernels } = await import('./wasmKernels');
   registerWasmGradientKernels();
   (await import('./wasmTraining')).registerWasmTrainingKernels();
+  (await import('./wasmMel')).registerWasmMelKernel();
   const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
   return `CPU via WebAssembly (${simd ? 'SIMD' : 'no SIMD'}, 1 thread)`;
 }

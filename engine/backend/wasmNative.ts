@@ -1,5 +1,6 @@
 /**
- * The native training kernels (`native/trainingKernels.c`, WebAssembly SIMD built by `native/build.sh`)
+ * The native kernels (`native/*.c`: training passes and the frontend's mel power, WebAssembly SIMD built by
+ * `native/build.sh`)
  * instantiated on tfjs-backend-wasm's own memory, so they read and write the tensors where tfjs keeps
  * them: no copies in or out. Kernel functions get each tensor's byte offset in that memory (`offsetOf`)
  * and scratch space from tfjs' allocator (`withScratch`).
@@ -10,8 +11,8 @@ import type * as tf from '@tensorflow/tfjs-core';
 
 type Ptr = number;
 
-/** The exports of trainingKernels.wasm (pointers are byte offsets in tfjs' wasm memory). */
-export interface TrainingKernelExports {
+/** The exports of sedKernels.wasm (pointers are byte offsets in tfjs' wasm memory). */
+export interface NativeKernelExports {
   bnMoments(y: Ptr, rows: number, C: number, out: Ptr, acc: Ptr, sum: Ptr): void;
   bnApply(y: Ptr, rows: number, C: number, mean: Ptr, variance: Ptr, gamma: Ptr, beta: Ptr, res: Ptr, varScale: number, eps: number, act: number, out: Ptr, coef: Ptr): void;
   bnGradSums(y: Ptr, dy: Ptr, rows: number, C: number, mean: Ptr, variance: Ptr, gamma: Ptr, beta: Ptr, varScale: number, eps: number, act: number, out: Ptr, coef: Ptr, acc: Ptr, sum: Ptr): void;
@@ -22,6 +23,7 @@ export interface TrainingKernelExports {
   pointwiseFilterGrad(x: Ptr, dy: Ptr, rows: number, Ci: number, Co: number, dw: Ptr, sum: Ptr): void;
   convFilterGrad(x: Ptr, dy: Ptr, B: number, H: number, W: number, Ci: number, OH: number, OW: number, Co: number, KH: number, KW: number, sh: number, sw: number, top: number, left: number, dw: Ptr, acc: Ptr, sum: Ptr): void;
   dropoutMask(out: Ptr, n: number, seed: number, rate: number, scale: number): void;
+  melPower(frames: Ptr, nFrames: number, winLength: number, window: Ptr, cos: Ptr, sin: Ptr, bitrev: Ptr, nMels: number, first: Ptr, count: Ptr, weights: Ptr, out: Ptr, work: Ptr): void;
 }
 
 /** What the kernels need of tfjs' wasm backend (its Emscripten module and tensor table). */
@@ -31,18 +33,18 @@ interface WasmBackendInternals {
 }
 
 /** The .wasm beside this module: `engine/backend/native/` in the source tree, `dist/native/` beside the bundle. */
-export const TRAINING_KERNELS_WASM = path.join(__dirname, 'native', 'trainingKernels.wasm');
+export const NATIVE_KERNELS_WASM = path.join(__dirname, 'native', 'sedKernels.wasm');
 
 let compiled: WebAssembly.Module | undefined;
-const instances = new WeakMap<object, TrainingKernelExports>();
+const instances = new WeakMap<object, NativeKernelExports>();
 
 /** The kernels bound to this backend's memory (instantiated once per backend; each worker thread has its own). */
-export function trainingKernels(backend: unknown): TrainingKernelExports {
+export function nativeKernels(backend: unknown): NativeKernelExports {
   const b = backend as WasmBackendInternals;
   let kernels = instances.get(b.wasm);
   if (!kernels) {
-    compiled ??= new WebAssembly.Module(fs.readFileSync(TRAINING_KERNELS_WASM));
-    kernels = new WebAssembly.Instance(compiled, { env: { memory: b.wasm.asm.memory } }).exports as unknown as TrainingKernelExports;
+    compiled ??= new WebAssembly.Module(fs.readFileSync(NATIVE_KERNELS_WASM));
+    kernels = new WebAssembly.Instance(compiled, { env: { memory: b.wasm.asm.memory } }).exports as unknown as NativeKernelExports;
     instances.set(b.wasm, kernels);
   }
   return kernels;

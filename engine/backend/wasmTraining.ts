@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { BN_APPLY, BN_FINISH, BN_SPLIT, type NormAttrs, type SplitMode, type TrainAct } from './fusedBatchNorm';
-import { offsetOf, trainingKernels, withScratch } from './wasmNative';
+import { nativeKernels, offsetOf, withScratch } from './wasmNative';
 
 interface WasmOutputs {
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
@@ -28,7 +28,7 @@ const rowsOf = (t: tf.TensorInfo): number => t.shape.slice(0, -1).reduce((n, d) 
 function bnSplit({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const { y, dy, bnMean, bnVar, gamma, beta, part } = inputs as Record<string, tf.TensorInfo>;
   const { mode, act, eps } = attrs as unknown as NormAttrs & { mode: SplitMode };
-  const native = trainingKernels(backend);
+  const native = nativeKernels(backend);
   const at = (t: tf.TensorInfo) => offsetOf(backend, t);
   const rows = rowsOf(y);
   const C = y.shape[y.shape.length - 1];
@@ -69,7 +69,7 @@ function bnApply({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.T
   const C = y.shape[y.shape.length - 1];
   const out = (backend as unknown as WasmOutputs).makeOutput(y.shape, 'float32');
   withScratch(backend, [12 * C], (coef) =>
-    trainingKernels(backend).bnApply(at(y), rows, C, at(bnMean), at(bnVar), at(gamma), at(beta), res ? at(res) : 0, varScale(rows), eps, ACT[act], at(out), coef));
+    nativeKernels(backend).bnApply(at(y), rows, C, at(bnMean), at(bnVar), at(gamma), at(beta), res ? at(res) : 0, varScale(rows), eps, ACT[act], at(out), coef));
   return out;
 }
 
@@ -115,7 +115,7 @@ function depthwiseConv(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.T
   const info = nativeDepthwiseInfo(x.shape, attrs as unknown as DepthwiseGradAttrs, filter.shape);
   if (!info) return fallback('DepthwiseConv2dNative', args);
   const out = (backend as unknown as WasmOutputs).makeOutput(info.outShape, 'float32');
-  trainingKernels(backend).depthwiseConv(offsetOf(backend, x), offsetOf(backend, filter), ...dims(info), offsetOf(backend, out));
+  nativeKernels(backend).depthwiseConv(offsetOf(backend, x), offsetOf(backend, filter), ...dims(info), offsetOf(backend, out));
   return out;
 }
 
@@ -126,7 +126,7 @@ function depthwiseInputGrad(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo |
   const info = nativeDepthwiseInfo(a.inputShape, a, filter.shape);
   if (!info) return fallback('DepthwiseConv2dNativeBackpropInput', args);
   const out = (backend as unknown as WasmOutputs).makeOutput(a.inputShape, 'float32');
-  trainingKernels(backend).depthwiseInputGrad(offsetOf(backend, dy), offsetOf(backend, filter), ...dims(info), offsetOf(backend, out));
+  nativeKernels(backend).depthwiseInputGrad(offsetOf(backend, dy), offsetOf(backend, filter), ...dims(info), offsetOf(backend, out));
   return out;
 }
 
@@ -142,7 +142,7 @@ function depthwiseFilterGrad({ inputs, backend, attrs }: Parameters<tf.KernelFun
   const out = (backend as unknown as WasmOutputs).makeOutput(a.filterShape, 'float32');
   const taps = kh * kw * C;
   withScratch(backend, [4 * taps, 8 * taps], (acc, sum) =>
-    trainingKernels(backend).depthwiseFilterGrad(at(x), at(dy), info.batchSize, info.inHeight, info.inWidth, C, info.outHeight, info.outWidth, kh, kw, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, at(out), acc, sum));
+    nativeKernels(backend).depthwiseFilterGrad(at(x), at(dy), info.batchSize, info.inHeight, info.inWidth, C, info.outHeight, info.outWidth, kh, kw, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, at(out), acc, sum));
   return out;
 }
 
@@ -176,7 +176,7 @@ function convFilterGrad(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.
   const at = (t: tf.TensorInfo) => offsetOf(backend, t);
   if (pointwise) {
     const out = (backend as unknown as WasmOutputs).makeOutput(a.filterShape, 'float32');
-    withScratch(backend, [8 * ci * co], (sum) => trainingKernels(backend).pointwiseFilterGrad(at(x), at(dy), rowsOf(x), ci, co, at(out), sum));
+    withScratch(backend, [8 * ci * co], (sum) => nativeKernels(backend).pointwiseFilterGrad(at(x), at(dy), rowsOf(x), ci, co, at(out), sum));
     return out;
   }
   const size = kh * kw * ci * co;
@@ -184,7 +184,7 @@ function convFilterGrad(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
   const out = (backend as unknown as WasmOutputs).makeOutput(a.filterShape, 'float32');
   withScratch(backend, [4 * size, 8 * size], (acc, sum) =>
-    trainingKernels(backend).convFilterGrad(at(x), at(dy), info.batchSize, info.inHeight, info.inWidth, ci, info.outHeight, info.outWidth, co, kh, kw, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, at(out), acc, sum));
+    nativeKernels(backend).convFilterGrad(at(x), at(dy), info.batchSize, info.inHeight, info.inWidth, ci, info.outHeight, info.outWidth, co, kh, kw, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, at(out), acc, sum));
   return out;
 }
 
@@ -205,7 +205,7 @@ function batchMatMul(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.Ten
   const batch = tf.util.sizeFromShape(batchA);
   const out = (backend as unknown as WasmOutputs).makeOutput([...batchA, M, N], 'float32');
   const [pa, pb, po] = [offsetOf(backend, a), offsetOf(backend, b), offsetOf(backend, out)];
-  const native = trainingKernels(backend);
+  const native = nativeKernels(backend);
   withScratch(backend, [8 * M * N], (sum) => {
     for (let i = 0; i < batch; i++) native.pointwiseFilterGrad(pa + 4 * i * K * M, pb + 4 * i * K * N, K, M, N, po + 4 * i * M * N, sum);
   });

@@ -3,15 +3,16 @@
  * active: pre-emphasis → centred reflect padding → 400-tap symmetric Hann frames every 160 samples →
  * |DFT|² (512 points) → Kaldi mel (128 bins, fmin..fmax) → ln(max(·, 1e-7)) → (x + 4.5)/5.
  *
- * The STFT is framing + matmuls with windowed cos/sin bases rather than an FFT kernel, because the
- * wasm backend has no FFT and matmuls are fast on every backend. Framing needs no gather: with hop 160,
- * frame t is rows t, t+1 and the first 80 samples of row t+2 of the padded signal cut into 160-sample
+ * The STFT is framing + matmuls with windowed cos/sin bases, fast on every backend; on wasm a native
+ * kernel (engine/backend/wasmMel.ts: an FFT per window, a sparse mel projection) replaces the matmuls.
+ * Framing needs no gather: with hop 160, frame t is rows t, t+1 and the first 80 samples of row t+2 of the padded signal cut into 160-sample
  * rows. Each window is folded about its centre (sum and difference of its halves, see foldedDftBases),
  * so |X|² = (sum @ C)² + (diff @ S)² takes two [200, 256] matmuls instead of one [400, 512], and the
  * mel projection a [256, 128] one: half the multiplies of the frontend, which training runs for every
  * batch on the training thread (~0.8 s of a 32-clip batch on wasm before, bench/RESULTS.md).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { MEL_POWER } from '../backend/wasmMel';
 import { foldedDftBases, kaldiMelBanks, MEL } from './melBanks';
 
 export { kaldiMelBanks, MEL } from './melBanks';
@@ -88,8 +89,6 @@ export function computeMel(waveforms: tf.Tensor2D, opts: { fminHz?: number; fmax
   if (n - 1 <= MEL.nFft / 2) throw new Error(`computeMel: need at least ${MEL.nFft / 2 + 2} samples, got ${n}`);
   const fminHz = opts.fminHz ?? MEL.fminHz;
   const fmaxHz = opts.fmaxHz ?? MEL.fmaxHz;
-  const bankT = melT(fminHz, fmaxHz);
-  const { cos, sin } = backendConstants();
   const frames = melFrameCount(n);
   const rows = frames + ROWS_PER_WINDOW - 1;
   return tf.tidy(() => {
@@ -109,14 +108,29 @@ export function computeMel(waveforms: tf.Tensor2D, opts: { fminHz?: number; fmax
       const width = r === ROWS_PER_WINDOW - 1 ? LAST_ROW_USED : MEL.hop;
       parts.push(tf.slice(grid, [0, r, 0], [batch, frames, width]));
     }
-    const windows = tf.reshape(tf.concat(parts, 2), [batch * frames, MEL.winLength]);
-    const head = tf.slice(windows, [0, 0], [batch * frames, HALF_WINDOW]);
-    const tail = tf.reverse(tf.slice(windows, [0, HALF_WINDOW], [batch * frames, HALF_WINDOW]), 1);
-    const re = tf.matMul(tf.add(head, tail), cos);
-    const im = tf.matMul(tf.sub(head, tail), sin);
-    const mel = tf.matMul(tf.add(tf.square(re), tf.square(im)), bankT); // [B·T, 128]
+    const windows = tf.reshape(tf.concat(parts, 2), [batch * frames, MEL.winLength]) as tf.Tensor2D;
+    const mel = tf.getKernel(MEL_POWER, tf.getBackend()) ? melPower(windows, fminHz, fmaxHz) : foldedMelPower(windows, fminHz, fmaxHz);
     // A clip, not tf.maximum: the wasm backend runs a scalar maximum as a per-element generic loop (~20× slower).
     const logMel = tf.div(tf.add(tf.log(tf.clipByValue(mel, MEL.logFloor, Infinity)), MEL.normShift), MEL.normScale);
     return tf.expandDims(tf.transpose(tf.reshape(logMel, [batch, frames, MEL.nMels]), [0, 2, 1]), 3) as tf.Tensor4D;
+  });
+}
+
+/** Mel power [F, 128] of windows [F, 400] natively (wasm: an FFT per window, engine/backend/wasmMel.ts). */
+function melPower(windows: tf.Tensor2D, fminHz: number, fmaxHz: number): tf.Tensor2D {
+  return tf.engine().runKernel(MEL_POWER, { frames: windows }, { fminHz, fmaxHz }) as tf.Tensor2D;
+}
+
+/** Mel power [F, 128] of windows [F, 400] with the folded DFT bases (two [200, 256] matmuls) and the dense mel projection. */
+function foldedMelPower(windows: tf.Tensor2D, fminHz: number, fmaxHz: number): tf.Tensor2D {
+  const rows = windows.shape[0];
+  const bankT = melT(fminHz, fmaxHz);
+  const { cos, sin } = backendConstants();
+  return tf.tidy(() => {
+    const head = tf.slice(windows, [0, 0], [rows, HALF_WINDOW]);
+    const tail = tf.reverse(tf.slice(windows, [0, HALF_WINDOW], [rows, HALF_WINDOW]), 1);
+    const re = tf.matMul(tf.add(head, tail), cos);
+    const im = tf.matMul(tf.sub(head, tail), sin);
+    return tf.matMul(tf.add(tf.square(re), tf.square(im)), bankT);
   });
 }

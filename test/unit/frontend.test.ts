@@ -6,6 +6,7 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../engine/backend/select';
+import { MEL_POWER } from '../../engine/backend/wasmMel';
 import { computeMel, kaldiMelBanks, MEL, melFrameCount } from '../../engine/frontend/mel';
 
 /** MODEL_SPEC §1 in float64, straight from the spec's formulas (no shared code with the engine). */
@@ -126,6 +127,12 @@ describe('log-mel frontend', () => {
       before(async () => {
         await initBackend(backend);
       });
+
+      if (backend === 'wasm') {
+        it('runs the native mel power kernel (an FFT per window) on wasm', () => {
+          assert.ok(tf.getKernel(MEL_POWER, 'wasm'));
+        });
+      }
 
       it('matches the float64 spec implementation (4001 samples, batch of 2)', () => {
         const a = noise(4001, 1);

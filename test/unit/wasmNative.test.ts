@@ -1,6 +1,6 @@
 /**
- * The native training kernels' module (engine/backend/native/): the committed .wasm is what build.sh makes
- * from the C source; it imports only a memory and owns none of it (no data segments), since it runs on
+ * The native kernels' module (engine/backend/native/): the committed .wasm is what build.sh makes from
+ * the C sources; it imports only a memory and owns none of it (no data segments), since it runs on
  * tfjs-backend-wasm's heap; and its accumulating kernels are right for every channel tail (C mod 4) at
  * arbitrary offsets, checked against JavaScript on a memory of its own. (clang 14's loop vectorizer once
  * miscompiled those tails depending on the pointers: build.sh turns it off.)
@@ -10,9 +10,9 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { TRAINING_KERNELS_WASM, type TrainingKernelExports } from '../../engine/backend/wasmNative';
+import { NATIVE_KERNELS_WASM, type NativeKernelExports } from '../../engine/backend/wasmNative';
 
-const NATIVE_DIR = path.dirname(TRAINING_KERNELS_WASM);
+const NATIVE_DIR = path.dirname(NATIVE_KERNELS_WASM);
 
 /** Section ids of a wasm binary (after the 8-byte header: id byte, LEB128 size, payload). */
 function sectionIds(bytes: Uint8Array): number[] {
@@ -37,31 +37,31 @@ function rng(seed: number): () => number {
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
 
-describe('native training kernels module (trainingKernels.wasm)', function () {
+describe('native kernels module (sedKernels.wasm)', function () {
   this.timeout(120_000);
 
-  it('is the build of trainingKernels.c by build.sh', () => {
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sed-native-')), 'trainingKernels.wasm');
+  it('is the build of the C sources by build.sh', () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sed-native-')), 'sedKernels.wasm');
     try {
       execFileSync('bash', [path.join(NATIVE_DIR, 'build.sh'), out], { stdio: 'pipe' });
     } catch (e) {
       throw new Error(`build.sh failed (needs clang-14 and lld-14, which .ci/setup.sh installs): ${(e as { stderr?: Buffer }).stderr ?? e}`);
     }
-    assert.ok(fs.readFileSync(out).equals(fs.readFileSync(TRAINING_KERNELS_WASM)), 'the committed .wasm differs from a fresh build: run bash engine/backend/native/build.sh');
+    assert.ok(fs.readFileSync(out).equals(fs.readFileSync(NATIVE_KERNELS_WASM)), 'the committed .wasm differs from a fresh build: run bash engine/backend/native/build.sh');
   });
 
   it('imports only a memory and has no data segments', () => {
-    const bytes = fs.readFileSync(TRAINING_KERNELS_WASM);
+    const bytes = fs.readFileSync(NATIVE_KERNELS_WASM);
     const mod = new WebAssembly.Module(bytes);
     assert.deepEqual(WebAssembly.Module.imports(mod), [{ module: 'env', name: 'memory', kind: 'memory' }]);
-    assert.deepEqual(WebAssembly.Module.exports(mod).map((e) => e.name).sort(), ['bnApply', 'bnGradApply', 'bnGradSums', 'bnMoments', 'convFilterGrad', 'depthwiseConv', 'depthwiseFilterGrad', 'depthwiseInputGrad', 'dropoutMask', 'pointwiseFilterGrad']);
+    assert.deepEqual(WebAssembly.Module.exports(mod).map((e) => e.name).sort(), ['bnApply', 'bnGradApply', 'bnGradSums', 'bnMoments', 'convFilterGrad', 'depthwiseConv', 'depthwiseFilterGrad', 'depthwiseInputGrad', 'dropoutMask', 'melPower', 'pointwiseFilterGrad']);
     const ids = sectionIds(bytes);
     assert.ok(!ids.includes(11) && !ids.includes(12), `data sections: ${ids}`);
   });
 
   it('bnMoments and bnGradSums are right for every channel tail at arbitrary offsets', () => {
     const memory = new WebAssembly.Memory({ initial: 8 });
-    const k = new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(TRAINING_KERNELS_WASM)), { env: { memory } }).exports as unknown as TrainingKernelExports;
+    const k = new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(NATIVE_KERNELS_WASM)), { env: { memory } }).exports as unknown as NativeKernelExports;
     const f = new Float32Array(memory.buffer);
     const r = rng(7);
     const slot = (base: number) => 4 * (base + Math.floor(r() * 1000)); // byte offset, any float alignment

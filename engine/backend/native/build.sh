@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds trainingKernels.wasm from trainingKernels.c (the .wasm is committed: users need no compiler). The module
+# Builds sedKernels.wasm from the C sources here (the .wasm is committed: users need no compiler). The module
 # imports tfjs-backend-wasm's memory, so it must not own any of it: no data, and a stack of size 0 at address 0
 # (a function that spilled to the stack would trap out of bounds instead of writing into tfjs' heap).
 # Needs clang and wasm-ld (Debian: apt-get install clang-14 lld-14; .ci/setup.sh installs them for the tests).
@@ -7,11 +7,11 @@
 # Usage: bash engine/backend/native/build.sh [out.wasm]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-out="${1:-$here/trainingKernels.wasm}"
+out="${1:-$here/sedKernels.wasm}"
 clang="$(command -v clang-14 || command -v clang)"
-exports=(bnMoments bnApply bnGradSums bnGradApply depthwiseConv depthwiseInputGrad depthwiseFilterGrad pointwiseFilterGrad convFilterGrad dropoutMask)
+exports=(bnMoments bnApply bnGradSums bnGradApply depthwiseConv depthwiseInputGrad depthwiseFilterGrad pointwiseFilterGrad convFilterGrad dropoutMask melPower)
 # No auto-vectorisation: the SIMD is explicit, and clang 14's loop vectorizer miscompiled the scalar channel
-# tails (C mod 4 = 2 or 3) of these loops for wasm32 (test/unit/wasmTraining.test.ts checks every tail).
+# tails (C mod 4 = 2 or 3) of these loops for wasm32 (test/unit/wasmNative.test.ts checks every tail).
 "$clang" --target=wasm32 -O3 -fno-vectorize -fno-slp-vectorize -msimd128 -nostdlib -ffreestanding -fno-builtin \
   -Wl,--no-entry -Wl,--import-memory -Wl,--stack-first -Wl,-z,stack-size=0 -Wl,--strip-all ${exports[@]/#/-Wl,--export=} \
-  -o "$out" "$here/trainingKernels.c"
+  -o "$out" "$here/training.c" "$here/mel.c"
