@@ -39,9 +39,9 @@ for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-
   fs.copyFileSync(`node_modules/@tensorflow/tfjs-backend-wasm/dist/${f}`, `${outDir}/${f}`);
 }
 
-// The native training kernels (engine/backend/wasmNative.ts loads them from native/ beside the bundle).
+// The native kernels (engine/backend/wasmNative.ts loads them from native/ beside the bundle).
 fs.mkdirSync(`${outDir}/native`, { recursive: true });
-fs.copyFileSync('engine/backend/native/trainingKernels.wasm', `${outDir}/native/trainingKernels.wasm`);
+fs.copyFileSync('engine/backend/native/sedKernels.wasm', `${outDir}/native/sedKernels.wasm`);
 
 // Shipped assets (the bundled default model) sit beside the engine bundle.
 if (fs.existsSync('engine/assets')) fs.cpSync('engine/assets', `${outDir}/assets`, { recursive: true });
