@@ -3,7 +3,7 @@
  * uploads them: on webgpu that is a host fill + upload of every attention-probability tensor per step,
  * and on wasm tfjs' JavaScript uniform generator plus three ops over the mask (~20 ms per fmn04+tf
  * micro-batch). Both kernels hash (element index, seed) with PCG — on the GPU, or natively into the
- * wasm heap (native/training.c); the cpu backend keeps tfjs' draw. mask = 1/(1−rate) with probability 1−rate, else 0
+ * wasm heap (native/dropout.c); the cpu backend keeps tfjs' draw. mask = 1/(1−rate) with probability 1−rate, else 0
  * (tf.dropout's scaling).
  */
 import * as tf from '@tensorflow/tfjs-core';

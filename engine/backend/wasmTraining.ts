@@ -5,8 +5,7 @@
  * slice, a product and a mean per tap) and the 1×1 conv filter gradient (xᵀ·dy without transposing x:
  * 1.3–9× faster than transpose + tfjs' GEMM on the fmn04 layers; the same kernel takes aᵀ·b matmuls, the
  * weight gradients of linear layers and attention), and depthwise convs whose taps mostly meet padding.
- * The BatchNorm passes keep one split:
- * `part` is [1, 2, C].
+ * The BatchNorm passes keep one split: `part` is [1, 2, C].
  * SED_WASM_UNFUSED_TRAINING=1 leaves them unregistered (tfjs ops; for A/B benchmarks).
  */
 import * as tf from '@tensorflow/tfjs-core';

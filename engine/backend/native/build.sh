@@ -14,4 +14,4 @@ exports=(bnMoments bnApply bnGradSums bnGradApply depthwiseConv depthwiseInputGr
 # tails (C mod 4 = 2 or 3) of these loops for wasm32 (test/unit/wasmNative.test.ts checks every tail).
 "$clang" --target=wasm32 -O3 -fno-vectorize -fno-slp-vectorize -msimd128 -nostdlib -ffreestanding -fno-builtin \
   -Wl,--no-entry -Wl,--import-memory -Wl,--stack-first -Wl,-z,stack-size=0 -Wl,--strip-all ${exports[@]/#/-Wl,--export=} \
-  -o "$out" "$here/training.c" "$here/mel.c"
+  -o "$out" "$here/batchNorm.c" "$here/conv.c" "$here/dropout.c" "$here/mel.c"

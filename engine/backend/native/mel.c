@@ -3,13 +3,10 @@
  * each 400-sample window instead of two [200, 256] DFT matmuls (~20x fewer multiplies), and a sparse mel
  * projection (each mel row is one short run of bins). In double precision, 2 frames in the 2 SIMD lanes: a
  * float32 FFT's rounding (~eps * log2(512) of the frame's peak) reaches the quiet bins near the log floor
- * beyond the parity tolerance with the upstream frontend. Same rules as training.c: no static data (the
- * tables come from the caller), no stack.
+ * beyond the parity tolerance with the upstream frontend. No static data (the tables come from the caller), no
+ * stack (common.h).
  */
-#include <wasm_simd128.h>
-
-typedef float f32;
-typedef double f64;
+#include "common.h"
 
 #define N_FFT 512
 #define BINS 256 /* bins used: the Nyquist bin carries mel weight 0 */
