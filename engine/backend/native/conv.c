@@ -94,32 +94,18 @@ void depthwiseInputGrad(const f32 *dy, const f32 *w, int B, int H, int W, int C,
       f32 *dxRow = dx + ((long)b * H + ih) * W * C;
       for (int iw = 0; iw < W; iw++) {
         f32 *out = dxRow + (long)iw * C;
-        int c = 0;
-        for (; c < C4; c += 4) {
-          v128_t a = wasm_f32x4_splat(0.0f);
-          for (int i = (ih + top) % sh; i < KH; i += sh) {
-            int oh = (ih + top - i) / sh;
-            if (ih + top - i < 0 || oh >= OH) continue;
-            for (int j = (iw + left) % sw; j < KW; j += sw) {
-              int ow = (iw + left - j) / sw;
-              if (iw + left - j < 0 || ow >= OW) continue;
-              a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(dyb + ((long)oh * OW + ow) * C + c), wasm_v128_load(w + (i * KW + j) * C + c)));
-            }
+        for (int c = 0; c < C; c++) out[c] = 0.0f;
+        for (int i = (ih + top) % sh; i < KH; i += sh) {
+          int oh = (ih + top - i) / sh;
+          if (ih + top - i < 0 || oh >= OH) continue;
+          for (int j = (iw + left) % sw; j < KW; j += sw) {
+            int ow = (iw + left - j) / sw;
+            if (iw + left - j < 0 || ow >= OW) continue;
+            const f32 *d = dyb + ((long)oh * OW + ow) * C, *wt = w + (i * KW + j) * C;
+            int c = 0;
+            for (; c < C4; c += 4) wasm_v128_store(out + c, wasm_f32x4_add(wasm_v128_load(out + c), wasm_f32x4_mul(wasm_v128_load(d + c), wasm_v128_load(wt + c))));
+            for (; c < C; c++) out[c] += d[c] * wt[c];
           }
-          wasm_v128_store(out + c, a);
-        }
-        for (; c < C; c++) {
-          f32 a = 0.0f;
-          for (int i = (ih + top) % sh; i < KH; i += sh) {
-            int oh = (ih + top - i) / sh;
-            if (ih + top - i < 0 || oh >= OH) continue;
-            for (int j = (iw + left) % sw; j < KW; j += sw) {
-              int ow = (iw + left - j) / sw;
-              if (iw + left - j < 0 || ow >= OW) continue;
-              a += dyb[((long)oh * OW + ow) * C + c] * w[(i * KW + j) * C + c];
-            }
-          }
-          out[c] = a;
         }
       }
     }
