@@ -21,7 +21,7 @@ export interface NativeKernelExports {
   depthwiseInputGrad(dy: Ptr, w: Ptr, B: number, H: number, W: number, C: number, OH: number, OW: number, KH: number, KW: number, sh: number, sw: number, top: number, left: number, dx: Ptr): void;
   depthwiseFilterGrad(x: Ptr, dy: Ptr, B: number, H: number, W: number, C: number, OH: number, OW: number, KH: number, KW: number, sh: number, sw: number, top: number, left: number, dw: Ptr, acc: Ptr, sum: Ptr): void;
   pointwiseFilterGrad(x: Ptr, dy: Ptr, rows: number, Ci: number, Co: number, dw: Ptr, sum: Ptr): void;
-  convFilterGrad(x: Ptr, dy: Ptr, B: number, H: number, W: number, Ci: number, OH: number, OW: number, Co: number, KH: number, KW: number, sh: number, sw: number, top: number, left: number, dw: Ptr, acc: Ptr, sum: Ptr): void;
+  convFilterGrad(x: Ptr, dy: Ptr, B: number, H: number, W: number, Ci: number, OH: number, OW: number, KH: number, KW: number, sh: number, sw: number, top: number, left: number, Co: number, dw: Ptr, acc: Ptr, sum: Ptr): void;
   dropoutMask(out: Ptr, n: number, seed: number, rate: number, scale: number): void;
   melPower(frames: Ptr, nFrames: number, winLength: number, window: Ptr, cos: Ptr, sin: Ptr, bitrev: Ptr, nMels: number, first: Ptr, count: Ptr, weights: Ptr, out: Ptr, work: Ptr): void;
 }

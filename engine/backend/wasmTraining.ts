@@ -72,12 +72,14 @@ function bnApply({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.T
   return out;
 }
 
-interface DepthwiseGradAttrs {
+/** Attributes of the conv kernels (forward, input and filter gradients) as tfjs passes them. */
+interface ConvAttrs {
   strides: number | [number, number];
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
   dilations?: number | [number, number];
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
   filterShape: [number, number, number, number];
+  dataFormat?: 'NHWC' | 'NCHW';
 }
 
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
@@ -100,18 +102,19 @@ function insideTapFraction(info: Conv2DInfo): number {
 const NATIVE_DEPTHWISE_MAX_INSIDE = 0.5;
 
 /** The conv's geometry when it runs natively (see NATIVE_DEPTHWISE_MAX_INSIDE), else undefined. */
-export function nativeDepthwiseInfo(xShape: number[], a: DepthwiseGradAttrs, filterShape: number[]): Conv2DInfo | undefined {
-  if ((a as ConvFilterGradAttrs).dataFormat === 'NCHW' || filterShape[3] !== 1) return undefined;
+export function nativeDepthwiseInfo(xShape: number[], a: ConvAttrs, filterShape: number[]): Conv2DInfo | undefined {
+  if (a.dataFormat === 'NCHW' || filterShape[3] !== 1) return undefined;
   const info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number], a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, true);
   return info.dilationHeight === 1 && info.dilationWidth === 1 && insideTapFraction(info) <= NATIVE_DEPTHWISE_MAX_INSIDE ? info : undefined;
 }
 
+/** The geometry arguments of the native conv kernels, in their order. */
 const dims = (info: Conv2DInfo) => [info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left] as const;
 
 function depthwiseConv(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.TensorInfo[] {
   const { inputs, backend, attrs } = args;
   const { x, filter } = inputs as Record<string, tf.TensorInfo>;
-  const info = nativeDepthwiseInfo(x.shape, attrs as unknown as DepthwiseGradAttrs, filter.shape);
+  const info = nativeDepthwiseInfo(x.shape, attrs as unknown as ConvAttrs, filter.shape);
   if (!info) return fallback('DepthwiseConv2dNative', args);
   const out = (backend as unknown as WasmOutputs).makeOutput(info.outShape, 'float32');
   nativeKernels(backend).depthwiseConv(offsetOf(backend, x), offsetOf(backend, filter), ...dims(info), offsetOf(backend, out));
@@ -121,7 +124,7 @@ function depthwiseConv(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.T
 function depthwiseInputGrad(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.TensorInfo[] {
   const { inputs, backend, attrs } = args;
   const { dy, filter } = inputs as Record<string, tf.TensorInfo>;
-  const a = attrs as unknown as DepthwiseGradAttrs & { inputShape: number[] };
+  const a = attrs as unknown as ConvAttrs & { inputShape: number[] };
   const info = nativeDepthwiseInfo(a.inputShape, a, filter.shape);
   if (!info) return fallback('DepthwiseConv2dNativeBackpropInput', args);
   const out = (backend as unknown as WasmOutputs).makeOutput(a.inputShape, 'float32');
@@ -132,7 +135,7 @@ function depthwiseInputGrad(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo |
 /** dw [kh, kw, C, 1] of a depthwise conv (multiplier 1, dilation 1) from x [B, H, W, C] and dy. */
 function depthwiseFilterGrad({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const { x, dy } = inputs as Record<string, tf.TensorInfo>;
-  const a = attrs as unknown as DepthwiseGradAttrs;
+  const a = attrs as unknown as ConvAttrs;
   const [kh, kw, C, mult] = a.filterShape;
   if (mult !== 1) throw new Error(`DepthwiseConv2dNativeBackpropFilter on wasm: channel multiplier ${mult} is not supported (only 1)`);
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, true, 'channelsLast');
@@ -140,13 +143,8 @@ function depthwiseFilterGrad({ inputs, backend, attrs }: Parameters<tf.KernelFun
   const at = (t: tf.TensorInfo) => offsetOf(backend, t);
   const out = (backend as unknown as WasmOutputs).makeOutput(a.filterShape, 'float32');
   const taps = kh * kw * C;
-  withScratch(backend, [4 * taps, 8 * taps], (acc, sum) =>
-    nativeKernels(backend).depthwiseFilterGrad(at(x), at(dy), info.batchSize, info.inHeight, info.inWidth, C, info.outHeight, info.outWidth, kh, kw, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, at(out), acc, sum));
+  withScratch(backend, [4 * taps, 8 * taps], (acc, sum) => nativeKernels(backend).depthwiseFilterGrad(at(x), at(dy), ...dims(info), at(out), acc, sum));
   return out;
-}
-
-interface ConvFilterGradAttrs extends DepthwiseGradAttrs {
-  dataFormat?: 'NHWC' | 'NCHW';
 }
 
 /** The kernels of the same name registered before this module's (wasmKernels.ts), for the cases it leaves to them. */
@@ -168,7 +166,7 @@ const NATIVE_CONV_FILTER_MAX = 1024;
 function convFilterGrad(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.TensorInfo[] {
   const { inputs, backend, attrs } = args;
   const { x, dy } = inputs as Record<string, tf.TensorInfo>;
-  const a = attrs as unknown as ConvFilterGradAttrs;
+  const a = attrs as unknown as ConvAttrs;
   const [kh, kw, ci, co] = a.filterShape;
   const unit = (v: number | [number, number] | undefined) => v == null || (typeof v === 'number' ? v === 1 : v[0] === 1 && v[1] === 1);
   const pointwise = kh === 1 && kw === 1 && unit(a.strides) && unit(a.dilations) && a.dataFormat !== 'NCHW' && x.shape[1] === dy.shape[1] && x.shape[2] === dy.shape[2];
@@ -182,8 +180,7 @@ function convFilterGrad(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.
   if (size > NATIVE_CONV_FILTER_MAX || !unit(a.dilations) || a.dataFormat === 'NCHW') return fallback('Conv2DBackpropFilter', args);
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
   const out = (backend as unknown as WasmOutputs).makeOutput(a.filterShape, 'float32');
-  withScratch(backend, [4 * size, 8 * size], (acc, sum) =>
-    nativeKernels(backend).convFilterGrad(at(x), at(dy), info.batchSize, info.inHeight, info.inWidth, ci, info.outHeight, info.outWidth, co, kh, kw, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, at(out), acc, sum));
+  withScratch(backend, [4 * size, 8 * size], (acc, sum) => nativeKernels(backend).convFilterGrad(at(x), at(dy), ...dims(info), co, at(out), acc, sum));
   return out;
 }
 

@@ -237,7 +237,7 @@ void depthwiseFilterGrad(const f32 *x, const f32 *dy, int B, int H, int W, int C
  * Conv filter gradient for small filters (the stem: 3x3, 1 -> 8 channels, stride 2), dw [KH, KW, Ci, Co].
  * Scratch: acc f32[KH * KW * Ci * Co], sum f64[KH * KW * Ci * Co].
  */
-void convFilterGrad(const f32 *x, const f32 *dy, int B, int H, int W, int Ci, int OH, int OW, int Co, int KH, int KW, int sh, int sw, int top, int left, f32 *dw, f32 *acc, f64 *sum) {
+void convFilterGrad(const f32 *x, const f32 *dy, int B, int H, int W, int Ci, int OH, int OW, int KH, int KW, int sh, int sw, int top, int left, int Co, f32 *dw, f32 *acc, f64 *sum) {
   filterGrad(x, dy, B, H, W, Ci, OH, OW, Co, KH, KW, sh, sw, top, left, 0, dw, acc, sum);
 }
 
