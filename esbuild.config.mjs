@@ -41,7 +41,7 @@ for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-
 
 // The native kernels (engine/backend/wasmNative.ts loads them from native/ beside the bundle).
 fs.mkdirSync(`${outDir}/native`, { recursive: true });
-fs.copyFileSync('engine/backend/native/sedKernels.wasm', `${outDir}/native/sedKernels.wasm`);
+for (const build of ['sedKernels.wasm', 'sedKernelsRelaxed.wasm']) fs.copyFileSync(`engine/backend/native/${build}`, `${outDir}/native/${build}`);
 
 // Shipped assets (the bundled default model) sit beside the engine bundle.
 if (fs.existsSync('engine/assets')) fs.cpSync('engine/assets', `${outDir}/assets`, { recursive: true });

@@ -128,7 +128,8 @@ async function tryWasm(): Promise<string> {
   (await import('./wasmTraining')).registerWasmTrainingKernels();
   (await import('./wasmMel')).registerWasmMelKernel();
   const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
-  return `CPU via WebAssembly (${simd ? 'SIMD' : 'no SIMD'}, 1 thread)`;
+  const native = (await import('./wasmNative')).nativeBuild() === 'relaxedSimd' ? 'relaxed SIMD' : 'SIMD';
+  return `CPU via WebAssembly (${simd ? 'SIMD' : 'no SIMD'}, 1 thread; native kernels: ${native})`;
 }
 
 async function tryCpu(): Promise<string> {

@@ -3,17 +3,17 @@
  * tfjs' wasm memory: the fused BatchNorm → activation op's three kernels (fusedBatchNorm.ts; one pass per
  * kernel instead of ~20 tfjs ops a layer), the depthwise filter gradient (one pass instead of a
  * slice, a product and a mean per tap) and the 1×1 conv filter gradient (xᵀ·dy without transposing x:
- * 1.3–9× faster than transpose + tfjs' GEMM on the fmn04 layers; the same kernel takes aᵀ·b matmuls, the
- * weight gradients of linear layers and attention), and depthwise convs whose taps mostly meet padding.
+ * 1.3–9× faster than transpose + tfjs' GEMM on the fmn04 layers), depthwise convs whose taps mostly meet
+ * padding (and all depthwise convs forward), and the matrix products of wasmMatMul.ts (1×1 convs, linear layers, attention, their gradients).
  * The BatchNorm passes keep one split: `part` is [1, 2, C].
  * SED_WASM_UNFUSED_TRAINING=1 leaves them unregistered (tfjs ops; for A/B benchmarks).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { BN_APPLY, BN_FINISH, BN_SPLIT, type NormAttrs, type SplitMode, type TrainAct } from './fusedBatchNorm';
-import { nativeKernels, offsetOf, withScratch } from './wasmNative';
+import { matMulKernels } from './wasmMatMul';
+import { makeOutput, nativeKernels, offsetOf, withScratch } from './wasmNative';
 
-interface WasmOutputs {
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+interface WasmHeapViews {
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
 }
 
@@ -32,26 +32,26 @@ function bnSplit({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.T
   const rows = rowsOf(y);
   const C = y.shape[y.shape.length - 1];
   if (mode === 'moments') {
-    const out = (backend as unknown as WasmOutputs).makeOutput([1, 2, C], 'float32');
+    const out = makeOutput(backend, [1, 2, C]);
     withScratch(backend, [4 * C, 8 * C], (acc, sum) => native.bnMoments(at(y), rows, C, at(out), acc, sum));
     return out;
   }
   const stats = [at(bnMean), at(bnVar), at(gamma), at(beta)] as const;
   if (mode === 'gradSums') {
-    const out = (backend as unknown as WasmOutputs).makeOutput([1, 2, C], 'float32');
+    const out = makeOutput(backend, [1, 2, C]);
     withScratch(backend, [12 * C, 8 * C, 16 * C], (coef, acc, sum) => native.bnGradSums(at(y), at(dy), rows, C, ...stats, varScale(rows), eps, ACT[act], at(out), coef, acc, sum));
     return out;
   }
-  const dx = (backend as unknown as WasmOutputs).makeOutput(y.shape, 'float32');
+  const dx = makeOutput(backend, y.shape);
   withScratch(backend, [24 * C], (coef) => native.bnGradApply(at(y), at(dy), rows, C, ...stats, at(part), varScale(rows), eps, ACT[act], at(dx), coef));
   return dx;
 }
 
 function bnFinish({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const { which, rows } = attrs as unknown as { which: 'mean' | 'var' | 'sum0' | 'sum1'; rows: number };
-  const wasm = backend as unknown as WasmOutputs;
+  const wasm = backend as unknown as WasmHeapViews;
   const C = inputs.part!.shape[2];
-  const out = wasm.makeOutput([C], 'float32');
+  const out = makeOutput(backend, [C]);
   const part = wasm.typedArrayFromHeap(inputs.part!);
   const values = wasm.typedArrayFromHeap(out);
   if (which === 'mean' || which === 'sum0') values.set(part.subarray(0, C));
@@ -66,7 +66,7 @@ function bnApply({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.T
   const at = (t: tf.TensorInfo) => offsetOf(backend, t);
   const rows = rowsOf(y);
   const C = y.shape[y.shape.length - 1];
-  const out = (backend as unknown as WasmOutputs).makeOutput(y.shape, 'float32');
+  const out = makeOutput(backend, y.shape);
   withScratch(backend, [12 * C], (coef) =>
     nativeKernels(backend).bnApply(at(y), rows, C, at(bnMean), at(bnVar), at(gamma), at(beta), res ? at(res) : 0, varScale(rows), eps, ACT[act], at(out), coef));
   return out;
@@ -95,17 +95,18 @@ function insideTapFraction(info: Conv2DInfo): number {
 }
 
 /**
- * Depthwise convs (and their input gradients) natively when at most half their taps lie inside the input:
- * the 5×5 convs of the last fmn blocks over 2 or 1 frequency rows, where XNNPACK multiplies the padding
- * (native: ~2× faster there). Elsewhere XNNPACK's depthwise kernels are as fast or faster (3×3 above all).
+ * Depthwise convs run natively (with the relaxed build's FMA 1.5–4× faster than XNNPACK on the fmn04 layers in
+ * training, 0.8–1× on 3×3 stride 2), their input gradients only when at most half the taps lie inside the
+ * input (the 5×5 convs over 2 or 1 frequency rows, ~2× faster): elsewhere tfjs' gradient (a forward conv of
+ * the padded dy, itself native) is faster.
  */
-const NATIVE_DEPTHWISE_MAX_INSIDE = 0.5;
+const NATIVE_DEPTHWISE_MAX_INSIDE = { forward: 1, inputGrad: 0.5 };
 
 /** The conv's geometry when it runs natively (see NATIVE_DEPTHWISE_MAX_INSIDE), else undefined. */
-export function nativeDepthwiseInfo(xShape: number[], a: ConvAttrs, filterShape: number[]): Conv2DInfo | undefined {
+export function nativeDepthwiseInfo(xShape: number[], a: ConvAttrs, filterShape: number[], pass: keyof typeof NATIVE_DEPTHWISE_MAX_INSIDE): Conv2DInfo | undefined {
   if (a.dataFormat === 'NCHW' || filterShape[3] !== 1) return undefined;
   const info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number], a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, true);
-  return info.dilationHeight === 1 && info.dilationWidth === 1 && insideTapFraction(info) <= NATIVE_DEPTHWISE_MAX_INSIDE ? info : undefined;
+  return info.dilationHeight === 1 && info.dilationWidth === 1 && insideTapFraction(info) <= NATIVE_DEPTHWISE_MAX_INSIDE[pass] ? info : undefined;
 }
 
 /** The geometry arguments of the native conv kernels, in their order. */
@@ -114,9 +115,9 @@ const dims = (info: Conv2DInfo) => [info.batchSize, info.inHeight, info.inWidth,
 function depthwiseConv(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.TensorInfo[] {
   const { inputs, backend, attrs } = args;
   const { x, filter } = inputs as Record<string, tf.TensorInfo>;
-  const info = nativeDepthwiseInfo(x.shape, attrs as unknown as ConvAttrs, filter.shape);
+  const info = nativeDepthwiseInfo(x.shape, attrs as unknown as ConvAttrs, filter.shape, 'forward');
   if (!info) return fallback('DepthwiseConv2dNative', args);
-  const out = (backend as unknown as WasmOutputs).makeOutput(info.outShape, 'float32');
+  const out = makeOutput(backend, info.outShape);
   nativeKernels(backend).depthwiseConv(offsetOf(backend, x), offsetOf(backend, filter), ...dims(info), offsetOf(backend, out));
   return out;
 }
@@ -125,9 +126,9 @@ function depthwiseInputGrad(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo |
   const { inputs, backend, attrs } = args;
   const { dy, filter } = inputs as Record<string, tf.TensorInfo>;
   const a = attrs as unknown as ConvAttrs & { inputShape: number[] };
-  const info = nativeDepthwiseInfo(a.inputShape, a, filter.shape);
+  const info = nativeDepthwiseInfo(a.inputShape, a, filter.shape, 'inputGrad');
   if (!info) return fallback('DepthwiseConv2dNativeBackpropInput', args);
-  const out = (backend as unknown as WasmOutputs).makeOutput(a.inputShape, 'float32');
+  const out = makeOutput(backend, a.inputShape);
   nativeKernels(backend).depthwiseInputGrad(offsetOf(backend, dy), offsetOf(backend, filter), ...dims(info), offsetOf(backend, out));
   return out;
 }
@@ -141,7 +142,7 @@ function depthwiseFilterGrad({ inputs, backend, attrs }: Parameters<tf.KernelFun
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, true, 'channelsLast');
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1) throw new Error(`DepthwiseConv2dNativeBackpropFilter on wasm: dilations ${a.dilations} are not supported (only 1)`);
   const at = (t: tf.TensorInfo) => offsetOf(backend, t);
-  const out = (backend as unknown as WasmOutputs).makeOutput(a.filterShape, 'float32');
+  const out = makeOutput(backend, a.filterShape);
   const taps = kh * kw * C;
   withScratch(backend, [4 * taps, 8 * taps], (acc, sum) => nativeKernels(backend).depthwiseFilterGrad(at(x), at(dy), ...dims(info), at(out), acc, sum));
   return out;
@@ -172,39 +173,15 @@ function convFilterGrad(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.
   const pointwise = kh === 1 && kw === 1 && unit(a.strides) && unit(a.dilations) && a.dataFormat !== 'NCHW' && x.shape[1] === dy.shape[1] && x.shape[2] === dy.shape[2];
   const at = (t: tf.TensorInfo) => offsetOf(backend, t);
   if (pointwise) {
-    const out = (backend as unknown as WasmOutputs).makeOutput(a.filterShape, 'float32');
+    const out = makeOutput(backend, a.filterShape);
     withScratch(backend, [8 * ci * co], (sum) => nativeKernels(backend).pointwiseFilterGrad(at(x), at(dy), rowsOf(x), ci, co, at(out), sum));
     return out;
   }
   const size = kh * kw * ci * co;
   if (size > NATIVE_CONV_FILTER_MAX || !unit(a.dilations) || a.dataFormat === 'NCHW') return fallback('Conv2DBackpropFilter', args);
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
-  const out = (backend as unknown as WasmOutputs).makeOutput(a.filterShape, 'float32');
+  const out = makeOutput(backend, a.filterShape);
   withScratch(backend, [4 * size, 8 * size], (acc, sum) => nativeKernels(backend).convFilterGrad(at(x), at(dy), ...dims(info), co, at(out), acc, sum));
-  return out;
-}
-
-/**
- * aᵀ·b of a [..., K, M] and b [..., K, N] (same batch dims): the weight gradients of linear layers and
- * attention, natively per batch entry (the 1×1 filter gradient's kernel with K rows), where tfjs would
- * transpose a first. Other products go to the kernel registered before.
- */
-function batchMatMul(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.TensorInfo[] {
-  const { inputs, backend, attrs } = args;
-  const { a, b } = inputs as Record<string, tf.TensorInfo>;
-  const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
-  const batchA = a.shape.slice(0, -2);
-  const sameBatch = batchA.length === b.shape.length - 2 && batchA.every((d, i) => d === b.shape[i]);
-  if (!transposeA || transposeB || !sameBatch || a.dtype !== 'float32' || b.dtype !== 'float32') return fallback('BatchMatMul', args);
-  const [K, M] = a.shape.slice(-2);
-  const N = b.shape[b.shape.length - 1];
-  const batch = tf.util.sizeFromShape(batchA);
-  const out = (backend as unknown as WasmOutputs).makeOutput([...batchA, M, N], 'float32');
-  const [pa, pb, po] = [offsetOf(backend, a), offsetOf(backend, b), offsetOf(backend, out)];
-  const native = nativeKernels(backend);
-  withScratch(backend, [8 * M * N], (sum) => {
-    for (let i = 0; i < batch; i++) native.pointwiseFilterGrad(pa + 4 * i * K * M, pb + 4 * i * K * N, K, M, N, po + 4 * i * M * N, sum);
-  });
   return out;
 }
 
@@ -216,7 +193,7 @@ const KERNELS: Record<string, tf.KernelFunc> = {
   DepthwiseConv2dNativeBackpropInput: depthwiseInputGrad,
   DepthwiseConv2dNativeBackpropFilter: depthwiseFilterGrad,
   Conv2DBackpropFilter: convFilterGrad,
-  BatchMatMul: batchMatMul,
+  ...matMulKernels(fallback),
 };
 
 /** Names of the kernels this module registers on the wasm backend. */

@@ -1,18 +1,16 @@
 /**
- * The native kernels' module (engine/backend/native/): the committed .wasm is what build.sh makes from
- * the C sources; it imports only a memory and owns none of it (no data segments), since it runs on
- * tfjs-backend-wasm's heap; and its accumulating kernels are right for every channel tail (C mod 4) at
- * arbitrary offsets, checked against JavaScript on a memory of its own. (clang 14's loop vectorizer once
- * miscompiled those tails depending on the pointers: build.sh turns it off.)
+ * The native kernels' two builds (engine/backend/native/: plain SIMD and relaxed SIMD): the committed .wasm
+ * files are what build.sh makes from the C sources; each imports only a memory and owns none of it (no data
+ * segments), since it runs on tfjs-backend-wasm's heap; and the accumulating kernels of each are right for
+ * every channel tail (C mod 4) at arbitrary offsets, checked against JavaScript on a memory of its own.
+ * (clang 14's loop vectorizer once miscompiled those tails depending on the pointers: build.sh turns it off.)
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { NATIVE_KERNELS_WASM, type NativeKernelExports } from '../../engine/backend/wasmNative';
-
-const NATIVE_DIR = path.dirname(NATIVE_KERNELS_WASM);
+import { NATIVE_BUILDS, NATIVE_KERNELS_DIR, nativeBuild, type NativeKernelExports } from '../../engine/backend/wasmNative';
 
 /** Section ids of a wasm binary (after the 8-byte header: id byte, LEB128 size, payload). */
 function sectionIds(bytes: Uint8Array): number[] {
@@ -37,31 +35,46 @@ function rng(seed: number): () => number {
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
 
-describe('native kernels module (sedKernels.wasm)', function () {
+describe('native kernels modules (sedKernels.wasm, sedKernelsRelaxed.wasm)', function () {
   this.timeout(120_000);
 
-  it('is the build of the C sources by build.sh', () => {
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sed-native-')), 'sedKernels.wasm');
+  it('are the builds of the C sources by build.sh', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sed-native-'));
     try {
-      execFileSync('bash', [path.join(NATIVE_DIR, 'build.sh'), out], { stdio: 'pipe' });
+      execFileSync('bash', [path.join(NATIVE_KERNELS_DIR, 'build.sh'), dir], { stdio: 'pipe' });
     } catch (e) {
-      throw new Error(`build.sh failed (needs clang-14 and lld-14, which .ci/setup.sh installs): ${(e as { stderr?: Buffer }).stderr ?? e}`);
+      throw new Error(`build.sh failed (needs clang-16 and lld-16, which .ci/setup.sh installs): ${(e as { stderr?: Buffer }).stderr ?? e}`);
     }
-    assert.ok(fs.readFileSync(out).equals(fs.readFileSync(NATIVE_KERNELS_WASM)), 'the committed .wasm differs from a fresh build: run bash engine/backend/native/build.sh');
+    for (const file of Object.values(NATIVE_BUILDS)) {
+      assert.ok(fs.readFileSync(path.join(dir, file)).equals(fs.readFileSync(path.join(NATIVE_KERNELS_DIR, file))), `the committed ${file} differs from a fresh build: run bash engine/backend/native/build.sh`);
+    }
   });
 
+  it('runs the relaxed SIMD build on this Node (the GEMMs\' FMA)', () => {
+    assert.equal(nativeBuild(), 'relaxedSimd');
+  });
+
+  for (const file of Object.values(NATIVE_BUILDS)) {
+    describe(file, () => {
+      before(() => nativeBuild()); // enables relaxed SIMD in this process where Node needs the flag
+      modulesChecks(file);
+    });
+  }
+});
+
+function modulesChecks(file: string): void {
   it('imports only a memory and has no data segments', () => {
-    const bytes = fs.readFileSync(NATIVE_KERNELS_WASM);
+    const bytes = fs.readFileSync(path.join(NATIVE_KERNELS_DIR, file));
     const mod = new WebAssembly.Module(bytes);
     assert.deepEqual(WebAssembly.Module.imports(mod), [{ module: 'env', name: 'memory', kind: 'memory' }]);
-    assert.deepEqual(WebAssembly.Module.exports(mod).map((e) => e.name).sort(), ['bnApply', 'bnGradApply', 'bnGradSums', 'bnMoments', 'convFilterGrad', 'depthwiseConv', 'depthwiseFilterGrad', 'depthwiseInputGrad', 'dropoutMask', 'melPower', 'pointwiseFilterGrad']);
+    assert.deepEqual(WebAssembly.Module.exports(mod).map((e) => e.name).sort(), ['bnApply', 'bnGradApply', 'bnGradSums', 'bnMoments', 'convFilterGrad', 'depthwiseConv', 'depthwiseFilterGrad', 'depthwiseInputGrad', 'dropoutMask', 'gemm', 'melPower', 'packB', 'pointwiseFilterGrad']);
     const ids = sectionIds(bytes);
     assert.ok(!ids.includes(11) && !ids.includes(12), `data sections: ${ids}`);
   });
 
   it('bnMoments and bnGradSums are right for every channel tail at arbitrary offsets', () => {
     const memory = new WebAssembly.Memory({ initial: 8 });
-    const k = new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(NATIVE_KERNELS_WASM)), { env: { memory } }).exports as unknown as NativeKernelExports;
+    const k = new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(path.join(NATIVE_KERNELS_DIR, file))), { env: { memory } }).exports as unknown as NativeKernelExports;
     const f = new Float32Array(memory.buffer);
     const r = rng(7);
     const slot = (base: number) => 4 * (base + Math.floor(r() * 1000)); // byte offset, any float alignment
@@ -98,4 +111,31 @@ describe('native kernels module (sedKernels.wasm)', function () {
       }
     }
   });
-});
+
+  it('gemm (packB with and without transposing b, bias, ReLU) is right for every row and column tail', () => {
+    const memory = new WebAssembly.Memory({ initial: 8 });
+    const k = new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(path.join(NATIVE_KERNELS_DIR, file))), { env: { memory } }).exports as unknown as NativeKernelExports;
+    const f = new Float32Array(memory.buffer);
+    const r = rng(11);
+    for (let trial = 0; trial < 300; trial++) {
+      const [M, N, K] = [1 + Math.floor(r() * 9), 1 + Math.floor(r() * 17), 1 + Math.floor(r() * 20)];
+      const [transB, withBias, relu] = [r() < 0.5, r() < 0.5, r() < 0.5];
+      const [a, b, bias, packed, c] = [1000, 20000, 40000, 42000, 80000].map((base) => 4 * (base + Math.floor(r() * 1000)));
+      for (let i = 0; i < M * K; i++) f[a / 4 + i] = r() - 0.5;
+      for (let i = 0; i < K * N; i++) f[b / 4 + i] = r() - 0.5;
+      for (let j = 0; j < N; j++) f[bias / 4 + j] = r() - 0.5;
+      f.fill(7, c / 4, c / 4 + M * N + 8); // sentinels after C must survive
+      k.packB(K, N, b, transB ? K : N, transB ? 1 : 0, withBias ? bias : 0, packed);
+      k.gemm(M, N, K, a, K, packed, relu ? 1 : 0, c, N);
+      for (let i = 0; i < M; i++) {
+        for (let j = 0; j < N; j++) {
+          let want = withBias ? f[bias / 4 + j] : 0;
+          for (let q = 0; q < K; q++) want += f[a / 4 + i * K + q] * f[b / 4 + (transB ? j * K + q : q * N + j)];
+          if (relu) want = Math.max(0, want);
+          assert.ok(Math.abs(f[c / 4 + i * N + j] - want) < 1e-5, `M ${M} N ${N} K ${K} transB ${transB}: C[${i}, ${j}] ${f[c / 4 + i * N + j]} vs ${want}`);
+        }
+      }
+      assert.ok(f.subarray(c / 4 + M * N, c / 4 + M * N + 8).every((v) => v === 7), `M ${M} N ${N}: wrote past C`);
+    }
+  });
+}

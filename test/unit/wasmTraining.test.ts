@@ -3,8 +3,9 @@
  * engine/backend/native/) against the cpu backend: the fused BatchNorm → activation op's output,
  * statistics and gradients (test/helpers/batchNormCases.ts), the depthwise filter gradient on the
  * backbone's kernel sizes, strides and paddings, the 1×1 conv filter gradient (and the fallback for other
- * convs), depthwise convs over 1–2 rows and their input gradients, aᵀ·b matmuls (and the fallback for other products), and the dropout mask's stream. Each test first checks the
- * native kernel is the one registered, so a silent fallback to tfjs ops fails.
+ * convs), depthwise convs and (over 1–2 rows) their input gradients, and the dropout mask's stream (the
+ * matrix products: wasmMatMul.test.ts). Each test first checks the native kernel is the one registered, so a
+ * silent fallback to tfjs ops fails.
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
@@ -46,7 +47,7 @@ function convFilterGrad([shape, co, k, stride]: (typeof CONV)[number], seed: num
   return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: stride, pad, dataFormat: 'NHWC', dilations: 1, filterShape: [k, k, shape[3], co] } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
-/** [x shape, kernel, stride, padding]: mostly-padding taps run natively (1–2 rows, 5×5), the others fall back. */
+/** [x shape, kernel, stride, padding]: forward natively; input gradients natively for mostly-padding taps (1–2 rows, 5×5), else the fallback. */
 const DEPTHWISE_CONV: Array<[[number, number, number, number], number, [number, number], number]> = [
   [[2, 2, 30, 12], 5, [1, 1], 2],
   [[2, 1, 30, 7], 5, [1, 1], 2],
@@ -65,21 +66,6 @@ function depthwiseConvAndGrad([shape, k, strides, p]: (typeof DEPTHWISE_CONV)[nu
   return tf.concat([tf.reshape(y, [-1]), tf.reshape(dx, [-1])]);
 }
 
-/** [a shape, b shape, transposeA, transposeB]: aᵀ·b runs natively; the others fall back. */
-const MATMUL: Array<[number[], number[], boolean, boolean]> = [
-  [[1000, 64], [1000, 24], true, false],
-  [[2, 3, 50, 13], [2, 3, 50, 7], true, false],
-  [[37, 250], [37, 16], true, false],
-  [[20, 13], [13, 9], false, false],
-  [[20, 13], [9, 13], false, true],
-];
-
-function matMul([sa, sb, ta, tb]: (typeof MATMUL)[number], seed: number): tf.Tensor {
-  const a = tf.randomNormal(sa, 0, 1, 'float32', seed);
-  const b = tf.randomNormal(sb, 0, 1, 'float32', seed + 1);
-  return tf.matMul(a, b, ta, tb);
-}
-
 function depthwiseFilterGrad([shape, k, strides, [t, b, l, r]]: (typeof DEPTHWISE)[number], seed: number): tf.Tensor {
   const x = tf.randomNormal(shape, 0, 1, 'float32', seed);
   const w = tf.randomNormal([k, k, shape[3], 1], 0, 1, 'float32', seed + 1);
@@ -94,7 +80,6 @@ describe('native training kernels on wasm', function () {
   const bnReference: Result[] = [];
   const dwReference: Float32Array[] = [];
   const convReference: Float32Array[] = [];
-  const matMulReference: Float32Array[] = [];
   const depthwiseConvReference: Float32Array[] = [];
 
   before(async () => {
@@ -103,7 +88,6 @@ describe('native training kernels on wasm', function () {
     for (const [i, c] of DEPTHWISE.entries()) dwReference.push((await tf.tidy(() => depthwiseFilterGrad(c, 10 * i + 1)).data()) as Float32Array);
     for (const [i, c] of CONV.entries()) convReference.push((await tf.tidy(() => convFilterGrad(c, 10 * i + 1)).data()) as Float32Array);
     for (const [i, c] of DEPTHWISE_CONV.entries()) depthwiseConvReference.push((await tf.tidy(() => depthwiseConvAndGrad(c, 10 * i + 1)).data()) as Float32Array);
-    for (const [i, c] of MATMUL.entries()) matMulReference.push((await tf.tidy(() => matMul(c, 10 * i + 1)).data()) as Float32Array);
     await initBackend('wasm');
   });
 
@@ -141,19 +125,11 @@ describe('native training kernels on wasm', function () {
   for (const [i, c] of DEPTHWISE_CONV.entries()) {
     it(`depthwise conv x [${c[0]}] ${c[1]}×${c[1]} stride ${c[2]} pad ${c[3]}: output and input gradient as on cpu`, async () => {
       const pad = [[0, 0], [c[3], c[3]], [c[3], c[3]], [0, 0]] as tf.backend_util.ExplicitPadding;
-      const native = !!nativeDepthwiseInfo(c[0], { strides: c[2], pad, filterShape: [c[1], c[1], c[0][3], 1] }, [c[1], c[1], c[0][3], 1]);
-      assert.equal(native, c[0][1] <= 2, 'native exactly where at most half the taps lie inside');
+      const native = (pass: 'forward' | 'inputGrad') => !!nativeDepthwiseInfo(c[0], { strides: c[2], pad, filterShape: [c[1], c[1], c[0][3], 1] }, [c[1], c[1], c[0][3], 1], pass);
+      assert.ok(native('forward'), 'the forward conv is native');
+      assert.equal(native('inputGrad'), c[0][1] <= 2, 'the input gradient is native exactly where at most half the taps lie inside');
       const got = tf.tidy(() => depthwiseConvAndGrad(c, 10 * i + 1));
       const e = relErr((await got.data()) as Float32Array, depthwiseConvReference[i]);
-      got.dispose();
-      assert.ok(e < 1e-5, `relative error ${e}`);
-    });
-  }
-
-  for (const [i, c] of MATMUL.entries()) {
-    it(`matMul [${c[0]}]${c[2] ? 'ᵀ' : ''} · [${c[1]}]${c[3] ? 'ᵀ' : ''} as on cpu`, async () => {
-      const got = tf.tidy(() => matMul(c, 10 * i + 1));
-      const e = relErr((await got.data()) as Float32Array, matMulReference[i]);
       got.dispose();
       assert.ok(e < 1e-5, `relative error ${e}`);
     });

@@ -166,7 +166,7 @@ void bnGradSums(const f32 *y, const f32 *dy, int rows, int C, const f32 *mean, c
         v128_t g = g4(yv, wasm_v128_load(dy + o + c), a, b, c, act);
         v128_t xh = xHat4(yv, mean, inv, c);
         wasm_v128_store(acc + c, wasm_f32x4_add(wasm_v128_load(acc + c), g));
-        wasm_v128_store(acc + C + c, wasm_f32x4_add(wasm_v128_load(acc + C + c), wasm_f32x4_mul(g, xh)));
+        wasm_v128_store(acc + C + c, MADD(g, xh, wasm_v128_load(acc + C + c)));
       }
       for (; c < C; c++) {
         f32 g = actGrad1(y[o + c] * a[c] + b[c], dy[o + c], act);

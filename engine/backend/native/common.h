@@ -8,6 +8,17 @@
 
 #include <wasm_simd128.h>
 
+/*
+ * a * b + c per lane. The relaxed build (sedKernelsRelaxed.wasm) uses relaxed SIMD's multiply-add, which
+ * engines lower to a fused FMA where the CPU has one (a different rounding, same float precision); the
+ * plain build multiplies, then adds.
+ */
+#ifdef SED_RELAXED_SIMD
+#define MADD(a, b, c) __builtin_wasm_relaxed_madd_f32x4((a), (b), (c))
+#else
+#define MADD(a, b, c) wasm_f32x4_add((c), wasm_f32x4_mul((a), (b)))
+#endif
+
 typedef float f32;
 typedef double f64;
 

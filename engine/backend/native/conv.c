@@ -47,10 +47,10 @@ void depthwiseConv(const f32 *x, const f32 *w, int B, int H, int W, int C, int O
               for (int j = 0; j < KW; j++) {
                 v128_t wv = wasm_v128_load(wr + j * C);
                 const f32 *xp = xr + (long)j * C;
-                a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(xp), wv));
-                a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(xp + (long)sw * C), wv));
-                a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(xp + (long)2 * sw * C), wv));
-                a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(xp + (long)3 * sw * C), wv));
+                a0 = MADD(wasm_v128_load(xp), wv, a0);
+                a1 = MADD(wasm_v128_load(xp + (long)sw * C), wv, a1);
+                a2 = MADD(wasm_v128_load(xp + (long)2 * sw * C), wv, a2);
+                a3 = MADD(wasm_v128_load(xp + (long)3 * sw * C), wv, a3);
               }
             }
             f32 *yp = yRow + (long)ow * C + c;
@@ -70,7 +70,7 @@ void depthwiseConv(const f32 *x, const f32 *w, int B, int H, int W, int C, int O
             v128_t a = wasm_f32x4_splat(0.0f);
             for (int i = i0; i < i1; i++)
               for (int j = j0; j < j1; j++)
-                a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(xb + ((long)(ohBase + i) * W + base + j) * C + c), wasm_v128_load(w + (i * KW + j) * C + c)));
+                a = MADD(wasm_v128_load(xb + ((long)(ohBase + i) * W + base + j) * C + c), wasm_v128_load(w + (i * KW + j) * C + c), a);
             wasm_v128_store(yRow + (long)ow * C + c, a);
           }
           depthwisePixelTail(xb, w, W, C, KW, sw, left, ohBase, ow, i0, i1, j0, j1, C4, yRow + (long)ow * C);
@@ -103,7 +103,7 @@ void depthwiseInputGrad(const f32 *dy, const f32 *w, int B, int H, int W, int C,
             if (iw + left - j < 0 || ow >= OW) continue;
             const f32 *d = dyb + ((long)oh * OW + ow) * C, *wt = w + (i * KW + j) * C;
             int c = 0;
-            for (; c < C4; c += 4) wasm_v128_store(out + c, wasm_f32x4_add(wasm_v128_load(out + c), wasm_f32x4_mul(wasm_v128_load(d + c), wasm_v128_load(wt + c))));
+            for (; c < C4; c += 4) wasm_v128_store(out + c, MADD(wasm_v128_load(d + c), wasm_v128_load(wt + c), wasm_v128_load(out + c)));
             for (; c < C; c++) out[c] += d[c] * wt[c];
           }
         }
@@ -152,14 +152,14 @@ void pointwiseFilterGrad(const f32 *x, const f32 *dy, int rows, int Ci, int Co, 
           const f32 *dr = dy + (long)r * Co + co;
           v128_t d0 = wasm_v128_load(dr), d1 = wasm_v128_load(dr + 4);
           v128_t x0 = wasm_f32x4_splat(xr[0]), x1 = wasm_f32x4_splat(xr[1]), x2 = wasm_f32x4_splat(xr[2]), x3 = wasm_f32x4_splat(xr[3]);
-          a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(x0, d0));
-          a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(x0, d1));
-          a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(x1, d0));
-          a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(x1, d1));
-          a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(x2, d0));
-          a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(x2, d1));
-          a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(x3, d0));
-          a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(x3, d1));
+          a00 = MADD(x0, d0, a00);
+          a01 = MADD(x0, d1, a01);
+          a10 = MADD(x1, d0, a10);
+          a11 = MADD(x1, d1, a11);
+          a20 = MADD(x2, d0, a20);
+          a21 = MADD(x2, d1, a21);
+          a30 = MADD(x3, d0, a30);
+          a31 = MADD(x3, d1, a31);
         }
         ADD_LANES(a00, ci, co);
         ADD_LANES(a01, ci, co + 4);
@@ -209,13 +209,13 @@ static void filterGrad(const f32 *x, const f32 *dy, int B, int H, int W, int Ci,
             const f32 *dp = dyRow + (long)ow * Co;
             if (depthwise) {
               int c = 0;
-              for (; c < Co4; c += 4) wasm_v128_store(t + c, wasm_f32x4_add(wasm_v128_load(t + c), wasm_f32x4_mul(wasm_v128_load(xp + c), wasm_v128_load(dp + c))));
+              for (; c < Co4; c += 4) wasm_v128_store(t + c, MADD(wasm_v128_load(xp + c), wasm_v128_load(dp + c), wasm_v128_load(t + c)));
               for (; c < Co; c++) t[c] += xp[c] * dp[c];
             } else {
               for (int ci = 0; ci < Ci; ci++) {
                 v128_t xv = wasm_f32x4_splat(xp[ci]);
                 f32 *tc = t + ci * Co;
-                for (int co = 0; co < Co4; co += 4) wasm_v128_store(tc + co, wasm_f32x4_add(wasm_v128_load(tc + co), wasm_f32x4_mul(xv, wasm_v128_load(dp + co))));
+                for (int co = 0; co < Co4; co += 4) wasm_v128_store(tc + co, MADD(xv, wasm_v128_load(dp + co), wasm_v128_load(tc + co)));
                 for (int co = Co4; co < Co; co++) tc[co] += xp[ci] * dp[co];
               }
             }
