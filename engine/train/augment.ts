@@ -36,12 +36,22 @@ export const REFERENCE_AUGMENT: Readonly<AugmentConfig> = Object.freeze({
 
 export const NO_AUGMENT: Readonly<AugmentConfig> = Object.freeze({ waveMixP: 0, waveMixAlpha: 2, frameShiftSigma: 0, melMixupP: 0, melMixupAlpha: 0.2, freqJitter: false });
 
-function zeroMean(x: Float32Array): Float32Array {
+const meanOf = (x: Float32Array): number => {
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i];
-  const m = s / x.length;
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) out[i] = x[i] - m;
+  return s / x.length;
+};
+
+/**
+ * zeroMean(lam · zeroMean(a) + (1 − lam) · zeroMean(b)) in one buffer, with the float32 roundings of the
+ * step-by-step version (a batch's wave mixes allocated ~100 MB of temporaries when written that way).
+ */
+function mixedZeroMean(a: Float32Array, b: Float32Array, lam: number): Float32Array {
+  const [ma, mb] = [meanOf(a), meanOf(b)];
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = lam * Math.fround(a[i] - ma) + (1 - lam) * Math.fround(b[i] - mb);
+  const m = meanOf(out);
+  for (let i = 0; i < out.length; i++) out[i] -= m;
   return out;
 }
 
@@ -63,7 +73,7 @@ export function waveMix(ex: Example, pickOther: () => Example, cfg: AugmentConfi
   const other = pickOther();
   let lam = rng.beta(cfg.waveMixAlpha, cfg.waveMixAlpha);
   lam = Math.max(lam, 1 - lam);
-  const wave = zeroMean(mixArrays(zeroMean(ex.wave), zeroMean(other.wave), lam));
+  const wave = mixedZeroMean(ex.wave, other.wave, lam);
   const targets = mixArrays(ex.targets, other.targets, lam);
   const teacher = ex.teacher && other.teacher ? mixArrays(ex.teacher, other.teacher, lam) : undefined;
   return { wave, targets, teacher };
