@@ -12,7 +12,7 @@ import { buildStartModel, trainableNames } from '../../engine/train/init';
 import { baseLearningRates, GroupedAdam } from '../../engine/train/optimizer';
 import { Rng } from '../../engine/train/rng';
 import { REFERENCE_AUGMENT } from '../../engine/train/augment';
-import { assembleBatch, batchStep, GradAccumulator, optimizerStep, prepareInputs, type StepContext } from '../../engine/train/step';
+import { assembleBatch, batchMel, batchStep, GradAccumulator, optimizerStep, prepareInputs, type StepContext } from '../../engine/train/step';
 import { chunkGradients } from '../../engine/train/chunkGradients';
 import { computeMel } from '../../engine/frontend/mel';
 import { EVAL_BAND } from '../../engine/train/trainer';
@@ -50,7 +50,7 @@ export async function loopProfile(o: LoopProfileOptions): Promise<Record<string,
       const t0 = performance.now();
       const hb = assembleBatch(set.segments, idx(b), aug, rng, EVAL_BAND, false);
       const t1 = performance.now();
-      const inputs = prepareInputs(ctx, hb);
+      const inputs = prepareInputs(ctx, hb, await batchMel(ctx, hb));
       await sync(inputs.mel);
       const t2 = performance.now();
       const loss = tf.tidy(() => {

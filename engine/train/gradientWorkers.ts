@@ -4,14 +4,16 @@
  * with its own backend and a replica of the model whose trainable weights are refreshed after every
  * optimizer step. A worker returns its chunks' weighted gradient sum, and per chunk the loss and the
  * BatchNorm batch statistics, which the caller applies in chunk order — so the running statistics come
- * out as on one thread; only the order of the gradient summation differs. The worker entry is this module
- * itself (its compiled form inside the engine bundle).
+ * out as on one thread; only the order of the gradient summation differs. Workers also compute their share
+ * of a batch's mel spectrograms (the default frontend), so that this thread's share of the batch preparation
+ * shrinks too. The worker entry is this module itself (its compiled form inside the engine bundle).
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend/select';
 import { createModel, parseModelName, type EngineSedModel } from '../models/index';
 import { workerEntry } from '../workerEntry';
+import { computeMel } from '../frontend/mel';
 import { chunkGradients } from './chunkGradients';
 
 /** A run of clips [start, start + n) of a batch, one forward/backward pass. */
@@ -55,8 +57,20 @@ export interface RemoteResult {
   chunks: RemoteChunk[];
 }
 
-type ToWorker = { type: 'weights'; values: Float32Array[] } | { type: 'run'; chunks: HostChunk[] };
-type FromWorker = { type: 'done'; result: RemoteResult } | { type: 'error'; message: string };
+/** Mel band of a batch (the frequency-jitter augmentation draws it per batch). */
+export interface MelBand {
+  fminHz: number;
+  fmaxHz: number;
+}
+
+type ToWorker =
+  | { type: 'weights'; values: Float32Array[] }
+  | { type: 'run'; chunks: HostChunk[] }
+  | { type: 'mel'; waves: Float32Array; clips: number; band: MelBand };
+type FromWorker = { type: 'done'; result: RemoteResult } | { type: 'mel'; mel: Float32Array; shape: number[] } | { type: 'error'; message: string };
+
+/** A worker's reply to one request (replies come in request order). */
+type Reply = FromWorker & { type: 'done' | 'mel' };
 
 /** Splits `k` chunks into `parts` contiguous groups as evenly as possible (the first groups the smaller ones). */
 export function splitChunks(ranges: ChunkRange[], parts: number): ChunkRange[][] {
@@ -72,7 +86,7 @@ export function splitChunks(ranges: ChunkRange[], parts: number): ChunkRange[][]
 
 export class GradientWorkers {
   private readonly workers: Worker[];
-  private readonly queues: Array<Array<{ resolve: (r: RemoteResult) => void; reject: (e: Error) => void }>>;
+  private readonly queues: Array<Array<{ resolve: (r: Reply) => void; reject: (e: Error) => void }>>;
   private sentStep = -1;
   private failure: Error | undefined;
   private stopped = false;
@@ -87,8 +101,8 @@ export class GradientWorkers {
       };
       worker.on('message', (m: FromWorker) => {
         const q = this.queues[w].shift();
-        if (m.type === 'done') q?.resolve(m.result);
-        else fail(new Error(m.message));
+        if (m.type === 'error') fail(new Error(m.message));
+        else q?.resolve(m);
       });
       worker.on('error', fail);
       worker.on('exit', (code) => {
@@ -129,7 +143,7 @@ export class GradientWorkers {
       return (r: ChunkRange) => all.slice(r.start * per, (r.start + r.n) * per);
     };
     const [mel, hard, soft] = [rows(inputs.mel)!, rows(inputs.hard)!, rows(inputs.soft)];
-    return Promise.all(shares.map((ranges, w) => new Promise<RemoteResult>((resolve, reject) => {
+    return Promise.all(shares.map(async (ranges, w) => {
       const chunks: HostChunk[] = ranges.map((r) => ({
         n: r.n,
         weight: r.n / batchSize,
@@ -139,10 +153,25 @@ export class GradientWorkers {
         soft: soft?.(r),
         targetShape: [r.n, ...inputs.hard.shape.slice(1)],
       }));
-      this.queues[w].push({ resolve, reject });
       const transfer = chunks.flatMap((c) => [c.mel.buffer, c.hard.buffer, ...(c.soft ? [c.soft.buffer] : [])]) as ArrayBuffer[];
-      this.workers[w].postMessage({ type: 'run', chunks } satisfies ToWorker, transfer);
-    })));
+      return ((await this.request(w, { type: 'run', chunks }, transfer)) as { result: RemoteResult }).result;
+    }));
+  }
+
+  /**
+   * Mel spectrograms (the default frontend, `band`) of each worker's share of the clips: `waves[w]` holds
+   * whole clips of `samples` samples. Resolves with one [clips, mels, frames, 1] tensor's data and shape per worker.
+   */
+  mels(waves: Float32Array[], samples: number, band: MelBand): Promise<Array<{ mel: Float32Array; shape: number[] }>> {
+    if (this.failure) return Promise.reject(this.failure);
+    return Promise.all(waves.map(async (w, i) => (await this.request(i, { type: 'mel', waves: w, clips: w.length / samples, band }, [w.buffer as ArrayBuffer])) as { mel: Float32Array; shape: number[] }));
+  }
+
+  private request(w: number, message: ToWorker, transfer: ArrayBuffer[]): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      this.queues[w].push({ resolve, reject });
+      this.workers[w].postMessage(message, transfer);
+    });
   }
 
   async dispose(): Promise<void> {
@@ -197,6 +226,13 @@ async function runWorker(init: WorkerInit): Promise<void> {
         return;
       }
       try {
+        if (m.type === 'mel') {
+          const mel = tf.tidy(() => computeMel(tf.tensor2d(m.waves, [m.clips, m.waves.length / m.clips]), m.band));
+          const data = mel.dataSync() as Float32Array;
+          port.postMessage({ type: 'mel', mel: data, shape: mel.shape } satisfies FromWorker, [data.buffer as ArrayBuffer]);
+          mel.dispose();
+          return;
+        }
         const result = runChunks(model!, init, m.chunks);
         port.postMessage({ type: 'done', result } satisfies FromWorker, result.grads.map((g) => g.buffer as ArrayBuffer));
       } catch (err) {

@@ -73,6 +73,8 @@ export interface StepContext {
   microBatch: number;
   /** Worker threads that take a share of each batch's chunks (CPU backends; see gradientWorkers.ts). */
   workers?: GradientWorkers;
+  /** The workers also compute their share of each batch's mel (only when `melOf` is the default frontend). */
+  melOnWorkers?: boolean;
 }
 
 /** Gradient sums between optimizer steps (kept tensors), each contribution weighted. */
@@ -128,14 +130,38 @@ export interface BatchInputs {
 }
 
 /**
- * Mel → frame shift → mixup (+ online teacher) for the whole batch, outside the gradient tape, so
- * mixup pairs span the batch however it is chunked for backprop.
+ * The batch's mel spectrograms, [B, mels, frames, 1] (kept). With `ctx.melOnWorkers` the clips are shared out
+ * like the chunks: each worker computes its share while this thread computes the first.
  */
-export function prepareInputs(ctx: StepContext, b: HostBatch): BatchInputs {
+export async function batchMel(ctx: StepContext, b: HostBatch): Promise<tf.Tensor4D> {
+  if (!ctx.workers || !ctx.melOnWorkers) return tf.tidy(() => ctx.melOf(tf.tensor2d(b.waves, [b.size, b.samples]), b.band));
+  const shares = splitChunks(Array.from({ length: b.size }, (_, i) => ({ start: i, n: 1 })), ctx.workers.count + 1).map((g) => ({ start: g[0]?.start ?? 0, n: g.length }));
+  const clipsOf = ({ start, n }: ChunkRange) => b.waves.slice(start * b.samples, (start + n) * b.samples);
+  const remote = ctx.workers.mels(shares.slice(1).map(clipsOf), b.samples, b.band);
+  remote.catch(() => undefined); // awaited below; meanwhile a failure must not count as unhandled
+  const own = tf.tidy(() => ctx.melOf(tf.tensor2d(clipsOf(shares[0]), [shares[0].n, b.samples]), b.band));
+  let parts: Array<{ mel: Float32Array; shape: number[] }>;
+  try {
+    parts = await remote;
+  } catch (err) {
+    own.dispose();
+    throw err;
+  }
+  const mel = tf.tidy(() => tf.concat([own, ...parts.map((p) => tf.tensor4d(p.mel, p.shape as [number, number, number, number]))], 0));
+  own.dispose();
+  return mel;
+}
+
+/**
+ * Mel (`batchMel`, passed in) → frame shift → mixup (+ online teacher) for the whole batch, outside the
+ * gradient tape, so mixup pairs span the batch however it is chunked for backprop. Takes over (disposes)
+ * `batchMelSpec`.
+ */
+export function prepareInputs(ctx: StepContext, b: HostBatch, batchMelSpec: tf.Tensor4D): BatchInputs {
   const frames = FRAMES_PER_SEGMENT;
   const c = ctx.classes;
   const [keptMel, keptHard, keptSoft] = tf.tidy((): tf.Tensor[] => {
-    let mel = ctx.melOf(tf.tensor2d(b.waves, [b.size, b.samples]), b.band);
+    let mel = batchMelSpec;
     const ratio = mel.shape[2] / frames;
     mel = shiftMel(mel, b.shifts);
     const roll = (host: Float32Array) => {
@@ -152,6 +178,7 @@ export function prepareInputs(ctx: StepContext, b: HostBatch): BatchInputs {
     }
     return soft ? [mel, hard, soft] : [mel, hard];
   }) as [tf.Tensor4D, tf.Tensor3D, tf.Tensor3D | undefined];
+  if (keptMel !== batchMelSpec) batchMelSpec.dispose();
   const kept = { mel: keptMel, hard: keptHard, soft: keptSoft ?? null };
   let soft = kept.soft;
   if (ctx.teacherProbs) {
@@ -191,7 +218,7 @@ export class StopRequested extends Error {
  * Ctrl-C is read: a batch can take half a minute on wasm) and throws StopRequested when `signal` has fired.
  */
 export async function batchStep(ctx: StepContext, b: HostBatch, acc: GradAccumulator, signal?: AbortSignal): Promise<number> {
-  const inputs = prepareInputs(ctx, b);
+  const inputs = prepareInputs(ctx, b, await batchMel(ctx, b));
   const ranges: ChunkRange[] = [];
   for (let s = 0; s < b.size; s += ctx.microBatch) ranges.push({ start: s, n: Math.min(ctx.microBatch, b.size - s) });
   const parts = ctx.workers && ranges.length > 1 ? splitChunks(ranges, ctx.workers.count + 1) : [ranges];

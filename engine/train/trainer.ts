@@ -240,7 +240,7 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
   const microBatch = o.microBatch ?? defaultMicroBatch(model.config.widthMult, recipe.batchSize);
   if (!Number.isInteger(microBatch) || microBatch < 1) throw new Error(`--micro-batch must be a positive integer, got ${microBatch}`);
   const ctx: StepContext = {
-    model, classes: classes.length, names, optimizer, melOf, kdWeight: recipe.kdWeight, microBatch,
+    model, classes: classes.length, names, optimizer, melOf, melOnWorkers: !o.melFn, kdWeight: recipe.kdWeight, microBatch,
     teacherProbs: teacher ? (mel) => tf.tidy(() => tf.gather(tf.sigmoid(teacher!.forward(mel, { training: false }).strongLogits), teacherCols!, 2) as tf.Tensor3D) : undefined,
   };
   ctx.workers = startWorkers(o.workers, model, names, recipe.kdWeight, microBatch < recipe.batchSize);

@@ -1,7 +1,8 @@
 /**
  * Data-parallel training on the CPU backends (engine/train/gradientWorkers.ts): a batch whose later
- * micro-batches run on a worker thread gives the same gradient, loss and BatchNorm running statistics as
- * one thread; a worker that fails fails the step with its reason; `train()` uses the workers and reports them.
+ * micro-batches (and mel spectrograms) run on a worker thread gives the same mel, gradient, loss and BatchNorm
+ * running statistics as one thread; a worker that fails fails the step with its reason; `train()` uses the
+ * workers and reports them.
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
@@ -19,7 +20,7 @@ import { GradientWorkers, splitChunks } from '../../engine/train/gradientWorkers
 import { trainableNames } from '../../engine/train/init';
 import { baseLearningRates, GroupedAdam } from '../../engine/train/optimizer';
 import { Rng } from '../../engine/train/rng';
-import { assembleBatch, batchStep, GradAccumulator, type StepContext } from '../../engine/train/step';
+import { assembleBatch, batchMel, batchStep, GradAccumulator, type StepContext } from '../../engine/train/step';
 import { train } from '../../engine/train/trainer';
 import { workerEntry } from '../../engine/workerEntry';
 import { REPO_ROOT, SHARED_DIR } from '../helpers/paths';
@@ -47,13 +48,16 @@ describe('data-parallel training on worker threads (wasm)', function () {
   });
 
   // fmn04 has no dropout, so both runs see the same function of the weights.
-  const step = async (model: EngineSedModel, workers?: GradientWorkers) => {
+  const context = (model: EngineSedModel, workers?: GradientWorkers, melOnWorkers = false): StepContext => {
     const names = trainableNames(model, false);
-    const ctx: StepContext = {
-      model, classes: set.classes.length, names, kdWeight: 0.9, microBatch: 2, workers,
+    return {
+      model, classes: set.classes.length, names, kdWeight: 0.9, microBatch: 2, workers, melOnWorkers,
       optimizer: new GroupedAdam(model.params, baseLearningRates(names, { backboneLr: 1e-3, seqLr: 1e-3, layerDecay: 0.9 })),
       melOf: (w, band) => computeMel(w, band) as tf.Tensor4D,
     };
+  };
+  const step = async (model: EngineSedModel, workers?: GradientWorkers, melOnWorkers = false) => {
+    const ctx = context(model, workers, melOnWorkers);
     const acc = new GradAccumulator();
     const hb = assembleBatch(set.segments, [0, 1, 2, 3, 4, 5], { ...NO_AUGMENT }, new Rng(5), { fminHz: 0, fmaxHz: 7000 }, false);
     const loss = await batchStep(ctx, hb, acc);
@@ -72,7 +76,7 @@ describe('data-parallel training on worker threads (wasm)', function () {
     const workers = GradientWorkers.start(1, 'wasm', shared, trainableNames(shared, false), 0.9)!;
     try {
       const a = await step(alone);
-      const b = await step(shared, workers);
+      const b = await step(shared, workers, true);
       assert.ok(Math.abs(a.loss - b.loss) < 1e-6 * Math.abs(a.loss), `loss ${a.loss} vs ${b.loss}`);
       assert.equal(a.grads.size, b.grads.size);
       for (const [k, g] of a.grads) {
@@ -94,6 +98,26 @@ describe('data-parallel training on worker threads (wasm)', function () {
     }
   });
 
+  it('a worker computes its share of the mel spectrograms (with the batch\'s band) as this thread would', async () => {
+    const model = createModel(parseModelName('fmn04', set.classes.length), { seed: 3 }) as EngineSedModel;
+    const workers = GradientWorkers.start(1, 'wasm', model, trainableNames(model, false), 0.9)!;
+    try {
+      const hb = assembleBatch(set.segments, [0, 1, 2, 3, 4], { ...NO_AUGMENT }, new Rng(5), { fminHz: 30, fmaxHz: 6500 }, false);
+      const alone = await batchMel(context(model), hb);
+      const shared = await batchMel(context(model, workers, true), hb);
+      assert.deepEqual(shared.shape, alone.shape);
+      const [a, b] = [alone.dataSync() as Float32Array, shared.dataSync() as Float32Array];
+      const diff = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+      assert.ok(diff <= 1e-6, `mel differs by ${diff}`);
+      const other = await batchMel(context(model), { ...hb, band: { fminHz: 0, fmaxHz: 8000 } });
+      assert.ok(other.dataSync().some((v, i) => Math.abs(v - a[i]) > 1e-3), 'the band changes the mel (so the check above sees it)');
+      tf.dispose([alone, shared, other]);
+    } finally {
+      await workers.dispose();
+      model.dispose();
+    }
+  });
+
   it('a worker that cannot start fails the step with its reason; a stopped pool refuses work', async () => {
     const model = createModel(parseModelName('fmn04', set.classes.length), { seed: 3 }) as EngineSedModel;
     const broken = GradientWorkers.start(1, 'no-such-backend', model, trainableNames(model, false), 0.9)!;
@@ -101,6 +125,7 @@ describe('data-parallel training on worker threads (wasm)', function () {
     await stopped.dispose();
     try {
       await assert.rejects(step(model, broken), /training worker thread 1: .*no-such-backend/);
+      await assert.rejects(step(model, broken, true), /training worker thread 1: .*no-such-backend/);
       await assert.rejects(step(model, stopped), /training worker threads were stopped/);
     } finally {
       await broken.dispose();
