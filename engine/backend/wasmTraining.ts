@@ -196,6 +196,9 @@ const KERNELS: Record<string, tf.KernelFunc> = {
   ...matMulKernels(fallback),
 };
 
+/** Whether wasm's BatchMatMul is the native one (wasmMatMul.ts: batched products as fast as 2-D ones). */
+export const nativeWasmMatMul = (): boolean => tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc === KERNELS.BatchMatMul;
+
 /** Names of the kernels this module registers on the wasm backend. */
 export const WASM_TRAINING_KERNELS = Object.keys(KERNELS);
 

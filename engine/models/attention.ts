@@ -9,6 +9,7 @@ import { rmsNorm, rmsNormSpecs } from './rmsNorm';
 import { applyRotary, rotateHalfMatrix, rotarySpec, rotaryTables } from './rotary';
 import { fusedAttention, fusedLinear, seqKernelsActive } from '../backend/webgpuSeqInference';
 import { fusedTrainingOps, gateMergeFused, qkvHeadFused, softmaxDropoutFused } from '../backend/webgpuTrainingOps';
+import { nativeWasmMatMul } from '../backend/wasmTraining';
 
 /** [B,T,h·d] → [B,h,T,d]. */
 export function splitHeads(x: tf.Tensor3D, heads: number): tf.Tensor4D {
@@ -37,8 +38,9 @@ export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
 /**
  * softmax(q kᵀ / √d) v, no mask; dropout on the probabilities in training. q, k, v [B,h,T,d] (q already
  * scaled by 1/√d when `prescaled`).
- * On wasm, batched matmuls take a slow generic path while 2-D ones go through XNNPACK, so each
- * (batch, head) pair gets its own 2-D matmuls there (2–3× faster); other backends get one batched call.
+ * tfjs-wasm's own batched matmuls take a slow generic path while 2-D ones go through XNNPACK, so without the
+ * engine's native matmuls (wasmMatMul.ts) each (batch, head) pair gets its own 2-D matmuls there (2–3× faster);
+ * everywhere else one batched call.
  */
 export function sdpa(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, dropRate: number, ctx: ForwardContext, prescaled = false): tf.Tensor4D {
   const [B, H, T, d] = q.shape;
@@ -47,7 +49,7 @@ export function sdpa(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, dropRate: n
     ? softmaxDropoutFused(scores, dropRate)
     : dropout(tf.softmax(scores, -1), dropRate, ctx);
   const attend = (qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor): tf.Tensor => tf.matMul(probs(tf.matMul(qi, ki, false, true)), vi);
-  if (tf.getBackend() !== 'wasm') return attend(qs, k, v) as tf.Tensor4D;
+  if (tf.getBackend() !== 'wasm' || nativeWasmMatMul()) return attend(qs, k, v) as tf.Tensor4D;
   const [q2, k2, v2] = [qs, k, v].map((t) => tf.unstack(tf.reshape(t, [B * H, T, d])));
   return tf.reshape(tf.stack(q2.map((qi, i) => attend(qi, k2[i], v2[i]))), [B, H, T, d]);
 }

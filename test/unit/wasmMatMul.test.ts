@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '../../engine/train/gradients';
 import { initBackend } from '../../engine/backend/select';
 import { MATMUL_KERNELS, matMulPlan } from '../../engine/backend/wasmMatMul';
+import { nativeWasmMatMul } from '../../engine/backend/wasmTraining';
 import { relErr } from '../helpers/batchNormCases';
 
 interface Case {
@@ -93,6 +94,7 @@ describe('native matrix products on wasm', function () {
 
   it('registers its kernels on wasm', () => {
     for (const name of MATMUL_KERNELS) assert.ok(tf.getKernel(name, 'wasm'), name);
+    assert.ok(nativeWasmMatMul(), 'BatchMatMul is the native one (attention then runs batched)');
   });
 
   for (const [i, c] of CASES.entries()) {
