@@ -112,6 +112,50 @@ function modulesChecks(file: string): void {
     }
   });
 
+  it('bnGradApply is right for every activation and channel tail, also where |mean| >> std', () => {
+    const memory = new WebAssembly.Memory({ initial: 8 });
+    const k = new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(path.join(NATIVE_KERNELS_DIR, file))), { env: { memory } }).exports as unknown as NativeKernelExports;
+    const f = new Float32Array(memory.buffer);
+    const r = rng(13);
+    const slot = (base: number) => 4 * (base + Math.floor(r() * 1000));
+    const actGrad = (z: number, act: number) => (act === 1 ? (z > 0 ? 1 : 0) : act === 2 ? (Math.min(Math.max(z + 3, 0), 6) + (z + 3 > 0 && z + 3 <= 6 ? z : 0)) / 6 : 1);
+    for (let C = 1; C <= 12; C++) {
+      for (const act of [0, 1, 2]) {
+        for (const offset of [0, 40]) {
+          const rows = 1 + Math.floor(r() * 100);
+          const [y, dy, dx, stats, sums, coef] = [1000, 20000, 40000, 60000, 62000, 64000].map(slot);
+          for (let i = 0; i < rows * C; i++) {
+            f[y / 4 + i] = offset + 4 * r() - 2;
+            f[dy / 4 + i] = r() - 0.5;
+          }
+          const mean = Array.from({ length: C }, (_, c) => Array.from({ length: rows }, (_, i) => f[y / 4 + i * C + c]).reduce((a, v) => a + v, 0) / rows);
+          const m2 = Array.from({ length: C }, (_, c) => Array.from({ length: rows }, (_, i) => (f[y / 4 + i * C + c] - mean[c]) ** 2).reduce((a, v) => a + v, 0));
+          for (let c = 0; c < C; c++) {
+            f[stats / 4 + c] = mean[c];
+            f[stats / 4 + C + c] = m2[c] / Math.max(rows - 1, 1); // unbiased, as the op passes it
+            f[stats / 4 + 2 * C + c] = 1 + 0.1 * c; // γ
+            f[stats / 4 + 3 * C + c] = 0.05 * c - 0.2; // β
+            f[sums / 4 + c] = r() - 0.5; // Σg
+            f[sums / 4 + C + c] = r() - 0.5; // Σg·x̂
+          }
+          const varScale = Math.max(rows - 1, 1) / rows;
+          k.bnGradApply(y, dy, rows, C, stats, stats + 4 * C, stats + 8 * C, stats + 12 * C, sums, varScale, 1e-3, act, dx, coef);
+          for (let c = 0; c < C; c++) {
+            const inv = 1 / Math.sqrt(m2[c] / rows + 1e-3);
+            const [gamma, beta] = [1 + 0.1 * c, 0.05 * c - 0.2];
+            for (let i = 0; i < rows; i++) {
+              const xh = (f[y / 4 + i * C + c] - mean[c]) * inv;
+              const g = f[dy / 4 + i * C + c] * actGrad(xh * gamma + beta, act);
+              const want = (g - (xh * f[sums / 4 + C + c] / rows + f[sums / 4 + c] / rows)) * gamma * inv;
+              const got = f[dx / 4 + i * C + c];
+              assert.ok(Math.abs(got - want) < 1e-4 * Math.max(1, Math.abs(want)), `C ${C} act ${act} offset ${offset} rows ${rows}, [${i}, ${c}]: ${got} vs ${want}`);
+            }
+          }
+        }
+      }
+    }
+  });
+
   it('gemm (packB with and without transposing b, bias, ReLU) is right for every row and column tail', () => {
     const memory = new WebAssembly.Memory({ initial: 8 });
     const k = new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(path.join(NATIVE_KERNELS_DIR, file))), { env: { memory } }).exports as unknown as NativeKernelExports;

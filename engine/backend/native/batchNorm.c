@@ -179,35 +179,57 @@ void bnGradSums(const f32 *y, const f32 *dy, int rows, int C, const f32 *mean, c
   for (int c = 0; c < 2 * C; c++) out[c] = (f32)sum[c];
 }
 
+/* 6 * hardswish'(z) = relu6(z + 3) + z on 0 < z + 3 <= 6 (the 1/6 goes into the caller's coefficient). */
+static inline v128_t hardswishGrad6(v128_t z) {
+  v128_t z3 = wasm_f32x4_add(z, wasm_f32x4_splat(3.0f));
+  v128_t r6 = wasm_f32x4_min(wasm_f32x4_max(z3, wasm_f32x4_splat(0.0f)), wasm_f32x4_splat(6.0f));
+  v128_t inside = wasm_v128_and(wasm_f32x4_gt(z3, wasm_f32x4_splat(0.0f)), wasm_f32x4_le(z3, wasm_f32x4_splat(6.0f)));
+  return wasm_f32x4_add(r6, wasm_v128_and(z, inside));
+}
+
 /*
- * dx = (g - (x_hat * sumGX / rows + sumG / rows)) * gamma * inv, from the sums of bnGradSums (sums[0..C) = sum g,
- * sums[C..2C) = sum g * x_hat). Scratch: coef f32[6C].
+ * The row loop of bnGradApply, inlined once per activation (no test of act in the loop):
+ * dx = G * dy * act'(z) * k + P * (y - mean) + Q per channel, k = 6 for hardswish (its 1/6 is in G). (y - mean)
+ * rather than y with the mean folded into Q: no cancellation where |mean| >> std.
  */
-void bnGradApply(const f32 *y, const f32 *dy, int rows, int C, const f32 *mean, const f32 *var, const f32 *gamma, const f32 *beta, const f32 *sums, f32 varScale, f32 eps, int act, f32 *dx, f32 *coef) {
-  affine(C, mean, var, gamma, beta, varScale, eps, coef);
-  const f32 *inv = coef, *a = coef + C, *b = coef + 2 * C;
-  f32 *gi = coef + 3 * C, *dBeta = coef + 4 * C, *dGamma = coef + 5 * C;
-  for (int c = 0; c < C; c++) {
-    gi[c] = gamma[c] * inv[c];
-    dBeta[c] = sums[c] / (f32)rows;
-    dGamma[c] = sums[C + c] / (f32)rows;
-  }
+static inline __attribute__((always_inline)) void gradApplyRows(const f32 *y, const f32 *dy, int rows, int C, const f32 *mean, const f32 *a, const f32 *b, const f32 *G, const f32 *P, const f32 *Q, int act, f32 *dx) {
   int C4 = C & ~3;
   for (int r = 0; r < rows; r++) {
     long o = (long)r * C;
     int c = 0;
     for (; c < C4; c += 4) {
-      v128_t yv = wasm_v128_load(y + o + c);
-      v128_t g = g4(yv, wasm_v128_load(dy + o + c), a, b, c, act);
-      v128_t xh = xHat4(yv, mean, inv, c);
-      v128_t centred = wasm_f32x4_sub(g, wasm_f32x4_add(wasm_f32x4_mul(xh, wasm_v128_load(dGamma + c)), wasm_v128_load(dBeta + c)));
-      wasm_v128_store(dx + o + c, wasm_f32x4_mul(centred, wasm_v128_load(gi + c)));
+      v128_t yv = wasm_v128_load(y + o + c), d = wasm_v128_load(dy + o + c);
+      v128_t z = MADD(yv, wasm_v128_load(a + c), wasm_v128_load(b + c));
+      v128_t g = act == ACT_HARDSWISH ? wasm_f32x4_mul(d, hardswishGrad6(z)) : act == ACT_RELU ? wasm_v128_and(d, wasm_f32x4_gt(z, wasm_f32x4_splat(0.0f))) : d;
+      v128_t centred = wasm_f32x4_sub(yv, wasm_v128_load(mean + c));
+      wasm_v128_store(dx + o + c, MADD(g, wasm_v128_load(G + c), MADD(centred, wasm_v128_load(P + c), wasm_v128_load(Q + c))));
     }
     for (; c < C; c++) {
       f32 g = actGrad1(y[o + c] * a[c] + b[c], dy[o + c], act);
-      f32 xh = (y[o + c] - mean[c]) * inv[c];
-      dx[o + c] = (g - (xh * dGamma[c] + dBeta[c])) * gi[c];
+      dx[o + c] = g * G[c] * (act == ACT_HARDSWISH ? 6.0f : 1.0f) + (y[o + c] - mean[c]) * P[c] + Q[c];
     }
+  }
+}
+
+/*
+ * dx = (g - (x_hat * sumGX / rows + sumG / rows)) * gamma * inv, from the sums of bnGradSums (sums[0..C) = sum g,
+ * sums[C..2C) = sum g * x_hat), with x_hat = (y - mean) * inv expanded into per-channel coefficients.
+ * Scratch: coef f32[6C].
+ */
+void bnGradApply(const f32 *y, const f32 *dy, int rows, int C, const f32 *mean, const f32 *var, const f32 *gamma, const f32 *beta, const f32 *sums, f32 varScale, f32 eps, int act, f32 *dx, f32 *coef) {
+  affine(C, mean, var, gamma, beta, varScale, eps, coef);
+  const f32 *inv = coef, *a = coef + C, *b = coef + 2 * C;
+  f32 *G = coef + 3 * C, *P = coef + 4 * C, *Q = coef + 5 * C;
+  for (int c = 0; c < C; c++) {
+    f32 gi = gamma[c] * inv[c], dBeta = sums[c] / (f32)rows, dGamma = sums[C + c] / (f32)rows;
+    G[c] = act == ACT_HARDSWISH ? gi * (1.0f / 6.0f) : gi;
+    P[c] = -gi * dGamma * inv[c];
+    Q[c] = -gi * dBeta;
+  }
+  switch (act) {
+    case ACT_LINEAR: gradApplyRows(y, dy, rows, C, mean, a, b, G, P, Q, ACT_LINEAR, dx); break;
+    case ACT_RELU: gradApplyRows(y, dy, rows, C, mean, a, b, G, P, Q, ACT_RELU, dx); break;
+    default: gradApplyRows(y, dy, rows, C, mean, a, b, G, P, Q, ACT_HARDSWISH, dx); break;
   }
 }
 
