@@ -22,6 +22,8 @@ const DEPTHWISE: Array<[[number, number, number, number], number, [number, numbe
   [[2, 17, 26, 8], 3, [2, 2], [1, 1, 1, 1]],
   [[3, 9, 31, 20], 5, [2, 1], [2, 2, 2, 2]],
   [[1, 11, 12, 7], 5, [1, 1], [2, 2, 2, 2]],
+  [[2, 9, 20, 37], 5, [1, 1], [2, 2, 2, 2]], // wide rows: 16 channels a pass, then 4, then the tail
+  [[2, 8, 15, 48], 3, [2, 2], [1, 1, 1, 1]],
 ];
 
 /**

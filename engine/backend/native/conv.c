@@ -178,6 +178,48 @@ void pointwiseFilterGrad(const f32 *x, const f32 *dy, int rows, int Ci, int Co, 
 }
 
 /*
+ * sum over k < n of x[k * xs] * d[k * ds] for 4 lanes (x read as 4 lanes, or one value splat when xSplat), in
+ * registers: 4 accumulators, so that the sum is not one chain through memory per product.
+ */
+static inline __attribute__((always_inline)) v128_t dotRun(const f32 *x, long xs, int xSplat, const f32 *d, long ds, int n) {
+  v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+#define X(k) (xSplat ? wasm_v128_load32_splat(x + (k) * xs) : wasm_v128_load(x + (k) * xs))
+  int k = 0;
+  for (; k + 4 <= n; k += 4) {
+    a0 = MADD(X(k), wasm_v128_load(d + k * ds), a0);
+    a1 = MADD(X(k + 1), wasm_v128_load(d + (k + 1) * ds), a1);
+    a2 = MADD(X(k + 2), wasm_v128_load(d + (k + 2) * ds), a2);
+    a3 = MADD(X(k + 3), wasm_v128_load(d + (k + 3) * ds), a3);
+  }
+  for (; k < n; k++) a0 = MADD(X(k), wasm_v128_load(d + k * ds), a0);
+#undef X
+  return wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3));
+}
+
+/* t[0..16) += sum over k < n of x[k * xs + 0..16) * d[k * ds + 0..16): 16 channels, one accumulator each 4. */
+static inline void dotRun16(f32 *t, const f32 *x, long xs, const f32 *d, long ds, int n) {
+  v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+  for (int k = 0; k < n; k++) {
+    const f32 *xk = x + k * xs, *dk = d + k * ds;
+    a0 = MADD(wasm_v128_load(xk), wasm_v128_load(dk), a0);
+    a1 = MADD(wasm_v128_load(xk + 4), wasm_v128_load(dk + 4), a1);
+    a2 = MADD(wasm_v128_load(xk + 8), wasm_v128_load(dk + 8), a2);
+    a3 = MADD(wasm_v128_load(xk + 12), wasm_v128_load(dk + 12), a3);
+  }
+  wasm_v128_store(t, wasm_f32x4_add(wasm_v128_load(t), a0));
+  wasm_v128_store(t + 4, wasm_f32x4_add(wasm_v128_load(t + 4), a1));
+  wasm_v128_store(t + 8, wasm_f32x4_add(wasm_v128_load(t + 8), a2));
+  wasm_v128_store(t + 12, wasm_f32x4_add(wasm_v128_load(t + 12), a3));
+}
+
+/* The same for one lane. */
+static inline f32 dotRun1(const f32 *x, long xs, const f32 *d, long ds, int n) {
+  f32 a = 0.0f;
+  for (int k = 0; k < n; k++) a += x[k * xs] * d[k * ds];
+  return a;
+}
+
+/*
  * Conv filter gradients, the taps in the padding skipped: dw[i, j, ci, co] = sum over b, oh, ow of
  * x[b, oh * sh + i - top, ow * sw + j - left, ci] * dy[b, oh, ow, co], x [B, H, W, Ci], dy [B, OH, OW, Co],
  * dw [KH, KW, Ci, Co]; depthwise (channel multiplier 1): only ci = co, dw [KH, KW, Co]. Each output row's
@@ -204,20 +246,23 @@ static void filterGrad(const f32 *x, const f32 *dy, int B, int H, int W, int Ci,
           int owLast = (W - 1 + left - j) / sw + 1;
           if (owLast > OW) owLast = OW;
           f32 *t = acc + (i * KW + j) * perTap;
-          for (int ow = owFirst; ow < owLast; ow++) {
-            const f32 *xp = xRow + (long)(ow * sw + j - left) * Ci;
-            const f32 *dp = dyRow + (long)ow * Co;
-            if (depthwise) {
-              int c = 0;
-              for (; c < Co4; c += 4) wasm_v128_store(t + c, MADD(wasm_v128_load(xp + c), wasm_v128_load(dp + c), wasm_v128_load(t + c)));
-              for (; c < Co; c++) t[c] += xp[c] * dp[c];
-            } else {
-              for (int ci = 0; ci < Ci; ci++) {
-                v128_t xv = wasm_f32x4_splat(xp[ci]);
-                f32 *tc = t + ci * Co;
-                for (int co = 0; co < Co4; co += 4) wasm_v128_store(tc + co, MADD(xv, wasm_v128_load(dp + co), wasm_v128_load(tc + co)));
-                for (int co = Co4; co < Co; co++) tc[co] += xp[ci] * dp[co];
-              }
+          int n = owLast - owFirst;
+          if (n <= 0) continue;
+          const f32 *x0 = xRow + (long)(owFirst * sw + j - left) * Ci;
+          const f32 *d0 = dyRow + (long)owFirst * Co;
+          long xs = (long)sw * Ci;
+          if (depthwise) {
+            int c = 0;
+            /* wide rows: 16 channels a pass (whole cache lines); narrow ones: 4 accumulators along the row */
+            for (; c + 16 <= Co4 && Co >= 32; c += 16) dotRun16(t + c, x0 + c, xs, d0 + c, Co, n);
+            for (; c < Co4; c += 4) wasm_v128_store(t + c, wasm_f32x4_add(wasm_v128_load(t + c), dotRun(x0 + c, xs, 0, d0 + c, Co, n)));
+            for (; c < Co; c++) t[c] += dotRun1(x0 + c, xs, d0 + c, Co, n);
+          } else {
+            for (int ci = 0; ci < Ci; ci++) {
+              f32 *tc = t + ci * Co;
+              int co = 0;
+              for (; co < Co4; co += 4) wasm_v128_store(tc + co, wasm_f32x4_add(wasm_v128_load(tc + co), dotRun(x0 + ci, xs, 1, d0 + co, Co, n)));
+              for (; co < Co; co++) tc[co] += dotRun1(x0 + ci, xs, d0 + co, Co, n);
             }
           }
         }
