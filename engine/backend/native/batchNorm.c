@@ -58,6 +58,13 @@ static inline f32 actGrad1(f32 z, f32 d, int act) {
 }
 
 /*
+ * Up to this many channels, the per-channel sums run down each 4-channel column of a block of rows with the
+ * sums in registers (a block of rows is then at most 8 KB, in L1); wider rows go row by row, their many
+ * channels giving independent sums.
+ */
+#define NARROW 32
+
+/*
  * Per-channel sums of x (square = 0) or of (x - shift[c])^2 (square = 1) over rows of x [rows, C], into
  * out[C] (float). Scratch: acc f32[C], sum f64[C].
  */
@@ -69,6 +76,31 @@ static void channelSums(const f32 *x, int rows, int C, const f32 *shift, int squ
   }
   for (int r0 = 0; r0 < rows; r0 += BLOCK) {
     int r1 = r0 + BLOCK < rows ? r0 + BLOCK : rows;
+    if (C <= NARROW) {
+      /* down each 4-channel column of the block in registers: two chains, none through memory */
+      for (int c = 0; c < C4; c += 4) {
+        v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, m = square ? wasm_v128_load(shift + c) : s0;
+        int r = r0;
+        for (; r + 2 <= r1; r += 2) {
+          v128_t v0 = wasm_f32x4_sub(wasm_v128_load(x + (long)r * C + c), m), v1 = wasm_f32x4_sub(wasm_v128_load(x + (long)(r + 1) * C + c), m);
+          s0 = square ? MADD(v0, v0, s0) : wasm_f32x4_add(s0, v0);
+          s1 = square ? MADD(v1, v1, s1) : wasm_f32x4_add(s1, v1);
+        }
+        if (r < r1) {
+          v128_t v0 = wasm_f32x4_sub(wasm_v128_load(x + (long)r * C + c), m);
+          s0 = square ? MADD(v0, v0, s0) : wasm_f32x4_add(s0, v0);
+        }
+        wasm_v128_store(acc + c, wasm_f32x4_add(wasm_v128_load(acc + c), wasm_f32x4_add(s0, s1)));
+      }
+      for (int r = r0; r < r1; r++)
+        for (int c = C4; c < C; c++) {
+          f32 v = x[(long)r * C + c];
+          if (square) v = (v - shift[c]) * (v - shift[c]);
+          acc[c] += v;
+        }
+      flush(acc, sum, C);
+      continue;
+    }
     for (int r = r0; r < r1; r++) {
       const f32 *row = x + (long)r * C;
       int c = 0;
@@ -158,6 +190,39 @@ void bnGradSums(const f32 *y, const f32 *dy, int rows, int C, const f32 *mean, c
   }
   for (int r0 = 0; r0 < rows; r0 += BLOCK) {
     int r1 = r0 + BLOCK < rows ? r0 + BLOCK : rows;
+    if (C <= NARROW) {
+      for (int c = 0; c < C4; c += 4) {
+        v128_t sg0 = wasm_f32x4_splat(0.0f), sg1 = sg0, sx0 = sg0, sx1 = sg0;
+        int r = r0;
+        for (; r + 2 <= r1; r += 2) {
+          long o0 = (long)r * C + c, o1 = o0 + C;
+          v128_t y0 = wasm_v128_load(y + o0), y1 = wasm_v128_load(y + o1);
+          v128_t g0 = g4(y0, wasm_v128_load(dy + o0), a, b, c, act), g1 = g4(y1, wasm_v128_load(dy + o1), a, b, c, act);
+          sg0 = wasm_f32x4_add(sg0, g0);
+          sg1 = wasm_f32x4_add(sg1, g1);
+          sx0 = MADD(g0, xHat4(y0, mean, inv, c), sx0);
+          sx1 = MADD(g1, xHat4(y1, mean, inv, c), sx1);
+        }
+        if (r < r1) {
+          long o0 = (long)r * C + c;
+          v128_t y0 = wasm_v128_load(y + o0);
+          v128_t g0 = g4(y0, wasm_v128_load(dy + o0), a, b, c, act);
+          sg0 = wasm_f32x4_add(sg0, g0);
+          sx0 = MADD(g0, xHat4(y0, mean, inv, c), sx0);
+        }
+        wasm_v128_store(acc + c, wasm_f32x4_add(wasm_v128_load(acc + c), wasm_f32x4_add(sg0, sg1)));
+        wasm_v128_store(acc + C + c, wasm_f32x4_add(wasm_v128_load(acc + C + c), wasm_f32x4_add(sx0, sx1)));
+      }
+      for (int r = r0; r < r1; r++)
+        for (int c = C4; c < C; c++) {
+          long o = (long)r * C + c;
+          f32 g = actGrad1(y[o] * a[c] + b[c], dy[o], act);
+          acc[c] += g;
+          acc[C + c] += g * (y[o] - mean[c]) * inv[c];
+        }
+      flush(acc, sum, 2 * C);
+      continue;
+    }
     for (int r = r0; r < r1; r++) {
       long o = (long)r * C;
       int c = 0;
