@@ -43,7 +43,7 @@ function product(a: tf.TensorInfo, b: tf.TensorInfo, transB: boolean, transA: bo
   }
   if (!same && batchA !== 1 && batchB !== 1) return undefined;
   const [M, K] = a.shape.slice(-2);
-  return { kind: 'gemm', a, b, transB, relu: false, outShape: [...(batchB > batchA ? db : da), M, N], batchA, batchB, M, K, N };
+  return { kind: 'gemm', a, b, transB, relu: false, outShape: [...tf.backend_util.assertAndGetBroadcastShape(da, db), M, N], batchA, batchB, M, K, N };
 }
 
 interface ConvAttrs {

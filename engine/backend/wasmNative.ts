@@ -67,6 +67,7 @@ export function nativeBuild(): NativeBuild {
   compiled ??= compile();
   return compiled.build;
 }
+
 const instances = new WeakMap<object, NativeKernelExports>();
 
 /** The kernels bound to this backend's memory (instantiated once per backend; each worker thread has its own). */

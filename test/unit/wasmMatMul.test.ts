@@ -63,6 +63,7 @@ const CASES: Case[] = [
   matMulCase([4, 10, 12], [12, 8], false, false, true), // b broadcast over a's batch
   matMulCase([10, 12], [4, 12, 8], false, false, true), // a broadcast over b's batch
   matMulCase([9, 1], [1, 17], false, false, true), // K = 1
+  matMulCase([10, 12], [1, 12, 8], false, false, true), // a batch of one: the output keeps its batch dim
   matMulCase([37, 250], [37, 16], true, false, true), // aᵀ·b: a weight gradient
   matMulCase([2, 3, 50, 13], [2, 3, 50, 7], true, false, true),
   matMulCase([12, 10], [8, 12], true, true, false),
@@ -84,11 +85,15 @@ function seeded(c: Case, seed: number): Record<string, tf.Tensor> {
 
 describe('native matrix products on wasm', function () {
   this.timeout(120_000);
-  const reference: Float32Array[] = [];
+  const reference: Array<{ shape: number[]; data: Float32Array }> = [];
 
   before(async () => {
     await initBackend('cpu');
-    for (const [i, c] of CASES.entries()) reference.push((await tf.tidy(() => c.run(seeded(c, 10 * i + 1))).data()) as Float32Array);
+    for (const [i, c] of CASES.entries()) {
+      const t = tf.tidy(() => c.run(seeded(c, 10 * i + 1)));
+      reference.push({ shape: t.shape, data: (await t.data()) as Float32Array });
+      t.dispose();
+    }
     await initBackend('wasm');
   });
 
@@ -102,7 +107,8 @@ describe('native matrix products on wasm', function () {
       const infos = Object.fromEntries(Object.entries(c.inputs).map(([k, shape]) => [k, { shape, dtype: 'float32', dataId: {} } as tf.TensorInfo]));
       assert.equal(!!matMulPlan(c.kernel, infos, c.attrs), c.native, 'native plan');
       const got = tf.tidy(() => c.run(seeded(c, 10 * i + 1)));
-      const e = relErr((await got.data()) as Float32Array, reference[i]);
+      assert.deepEqual(got.shape, reference[i].shape);
+      const e = relErr((await got.data()) as Float32Array, reference[i].data);
       got.dispose();
       assert.ok(e < 1e-5, `relative error ${e}`);
     });
