@@ -6,11 +6,12 @@
  * (clang 14's loop vectorizer once miscompiled those tails depending on the pointers: build.sh turns it off.)
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { NATIVE_BUILDS, NATIVE_KERNELS_DIR, nativeBuild, type NativeKernelExports } from '../../engine/backend/wasmNative';
+import { REPO_ROOT } from '../helpers/paths';
 
 /** Section ids of a wasm binary (after the 8-byte header: id byte, LEB128 size, payload). */
 function sectionIds(bytes: Uint8Array): number[] {
@@ -50,8 +51,15 @@ describe('native kernels modules (sedKernels.wasm, sedKernelsRelaxed.wasm)', fun
     }
   });
 
-  it('runs the relaxed SIMD build on this Node (the GEMMs\' FMA)', () => {
+  it('runs the relaxed SIMD build on this Node (the GEMMs\' FMA); `sed info` names the build, SED_WASM_RELAXED_SIMD=0 forces the plain one', () => {
     assert.equal(nativeBuild(), 'relaxedSimd');
+    const info = (env: Record<string, string>) => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'engine', 'main.ts'), 'info', '--backend', 'wasm'], { encoding: 'utf8', env: { ...process.env, ...env } });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout;
+    };
+    assert.match(info({}), /^device: +CPU via WebAssembly \(SIMD, 1 thread; native kernels: relaxed SIMD\)$/m);
+    assert.match(info({ SED_WASM_RELAXED_SIMD: '0' }), /^device: +CPU via WebAssembly \(SIMD, 1 thread; native kernels: SIMD\)$/m);
   });
 
   for (const file of Object.values(NATIVE_BUILDS)) {
