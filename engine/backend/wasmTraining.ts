@@ -3,8 +3,9 @@
  * tfjs' wasm memory: the fused BatchNorm → activation op's three kernels (fusedBatchNorm.ts; one pass per
  * kernel instead of ~20 tfjs ops a layer), the depthwise filter gradient (one pass instead of a
  * slice, a product and a mean per tap) and the 1×1 conv filter gradient (xᵀ·dy without transposing x:
- * 1.3–9× faster than transpose + tfjs' GEMM on the fmn04 layers), depthwise convs whose taps mostly meet
- * padding (and all depthwise convs forward), and the matrix products of wasmMatMul.ts (1×1 convs, linear layers, attention, their gradients).
+ * 1.3–9× faster than transpose + tfjs' GEMM on the fmn04 layers), depthwise convs (their input gradients
+ * where the taps mostly meet padding), and the matrix products of wasmMatMul.ts (1×1 convs, linear layers,
+ * attention, their gradients).
  * The BatchNorm passes keep one split: `part` is [1, 2, C].
  * SED_WASM_UNFUSED_TRAINING=1 leaves them unregistered (tfjs ops; for A/B benchmarks).
  */
