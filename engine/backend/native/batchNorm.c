@@ -65,6 +65,17 @@ static inline f32 actGrad1(f32 z, f32 d, int act) {
 #define NARROW 32
 
 /*
+ * STEP(r, k) for the rows r of [r0, r1), two at a time into chains k = 0 and 1 (an odd last row into chain 0): a
+ * 4-channel column's sums stay in registers as two independent chains, none through memory.
+ */
+#define DOWN_COLUMN(r0, r1, STEP)                                     \
+  {                                                                   \
+    int r_ = (r0);                                                    \
+    for (; r_ + 2 <= (r1); r_ += 2) { STEP(r_, 0) STEP(r_ + 1, 1) }   \
+    if (r_ < (r1)) { STEP(r_, 0) }                                    \
+  }
+
+/*
  * Per-channel sums of x (square = 0) or of (x - shift[c])^2 (square = 1) over rows of x [rows, C], into
  * out[C] (float). Scratch: acc f32[C], sum f64[C].
  */
@@ -77,19 +88,11 @@ static void channelSums(const f32 *x, int rows, int C, const f32 *shift, int squ
   for (int r0 = 0; r0 < rows; r0 += BLOCK) {
     int r1 = r0 + BLOCK < rows ? r0 + BLOCK : rows;
     if (C <= NARROW) {
-      /* down each 4-channel column of the block in registers: two chains, none through memory */
       for (int c = 0; c < C4; c += 4) {
         v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, m = square ? wasm_v128_load(shift + c) : s0;
-        int r = r0;
-        for (; r + 2 <= r1; r += 2) {
-          v128_t v0 = wasm_f32x4_sub(wasm_v128_load(x + (long)r * C + c), m), v1 = wasm_f32x4_sub(wasm_v128_load(x + (long)(r + 1) * C + c), m);
-          s0 = square ? MADD(v0, v0, s0) : wasm_f32x4_add(s0, v0);
-          s1 = square ? MADD(v1, v1, s1) : wasm_f32x4_add(s1, v1);
-        }
-        if (r < r1) {
-          v128_t v0 = wasm_f32x4_sub(wasm_v128_load(x + (long)r * C + c), m);
-          s0 = square ? MADD(v0, v0, s0) : wasm_f32x4_add(s0, v0);
-        }
+#define SUM_STEP(r, k) { v128_t v = wasm_f32x4_sub(wasm_v128_load(x + (long)(r) * C + c), m); s##k = square ? MADD(v, v, s##k) : wasm_f32x4_add(s##k, v); }
+        DOWN_COLUMN(r0, r1, SUM_STEP)
+#undef SUM_STEP
         wasm_v128_store(acc + c, wasm_f32x4_add(wasm_v128_load(acc + c), wasm_f32x4_add(s0, s1)));
       }
       for (int r = r0; r < r1; r++)
@@ -193,23 +196,10 @@ void bnGradSums(const f32 *y, const f32 *dy, int rows, int C, const f32 *mean, c
     if (C <= NARROW) {
       for (int c = 0; c < C4; c += 4) {
         v128_t sg0 = wasm_f32x4_splat(0.0f), sg1 = sg0, sx0 = sg0, sx1 = sg0;
-        int r = r0;
-        for (; r + 2 <= r1; r += 2) {
-          long o0 = (long)r * C + c, o1 = o0 + C;
-          v128_t y0 = wasm_v128_load(y + o0), y1 = wasm_v128_load(y + o1);
-          v128_t g0 = g4(y0, wasm_v128_load(dy + o0), a, b, c, act), g1 = g4(y1, wasm_v128_load(dy + o1), a, b, c, act);
-          sg0 = wasm_f32x4_add(sg0, g0);
-          sg1 = wasm_f32x4_add(sg1, g1);
-          sx0 = MADD(g0, xHat4(y0, mean, inv, c), sx0);
-          sx1 = MADD(g1, xHat4(y1, mean, inv, c), sx1);
-        }
-        if (r < r1) {
-          long o0 = (long)r * C + c;
-          v128_t y0 = wasm_v128_load(y + o0);
-          v128_t g0 = g4(y0, wasm_v128_load(dy + o0), a, b, c, act);
-          sg0 = wasm_f32x4_add(sg0, g0);
-          sx0 = MADD(g0, xHat4(y0, mean, inv, c), sx0);
-        }
+#define GRAD_STEP(r, k) { long o = (long)(r) * C + c; v128_t yv = wasm_v128_load(y + o), g = g4(yv, wasm_v128_load(dy + o), a, b, c, act); \
+    sg##k = wasm_f32x4_add(sg##k, g); sx##k = MADD(g, xHat4(yv, mean, inv, c), sx##k); }
+        DOWN_COLUMN(r0, r1, GRAD_STEP)
+#undef GRAD_STEP
         wasm_v128_store(acc + c, wasm_f32x4_add(wasm_v128_load(acc + c), wasm_f32x4_add(sg0, sg1)));
         wasm_v128_store(acc + C + c, wasm_f32x4_add(wasm_v128_load(acc + C + c), wasm_f32x4_add(sx0, sx1)));
       }
