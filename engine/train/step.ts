@@ -134,7 +134,8 @@ export interface BatchInputs {
  * like the chunks: each worker computes its share while this thread computes the first.
  */
 export async function batchMel(ctx: StepContext, b: HostBatch): Promise<tf.Tensor4D> {
-  if (!ctx.workers || !ctx.melOnWorkers) return tf.tidy(() => ctx.melOf(tf.tensor2d(b.waves, [b.size, b.samples]), b.band));
+  // Shared only when every thread gets a clip (a short last batch stays here).
+  if (!ctx.workers || !ctx.melOnWorkers || b.size <= ctx.workers.count) return tf.tidy(() => ctx.melOf(tf.tensor2d(b.waves, [b.size, b.samples]), b.band));
   const shares = splitChunks(Array.from({ length: b.size }, (_, i) => ({ start: i, n: 1 })), ctx.workers.count + 1).map((g) => ({ start: g[0]?.start ?? 0, n: g.length }));
   const clipsOf = ({ start, n }: ChunkRange) => b.waves.slice(start * b.samples, (start + n) * b.samples);
   const remote = ctx.workers.mels(shares.slice(1).map(clipsOf), b.samples, b.band);

@@ -109,6 +109,12 @@ describe('data-parallel training on worker threads (wasm)', function () {
       const [a, b] = [alone.dataSync() as Float32Array, shared.dataSync() as Float32Array];
       const diff = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
       assert.ok(diff <= 1e-6, `mel differs by ${diff}`);
+      const one = assembleBatch(set.segments, [2], { ...NO_AUGMENT }, new Rng(5), { fminHz: 30, fmaxHz: 6500 }, false);
+      const oneShared = await batchMel(context(model, workers, true), one); // one clip, two threads: computed here
+      assert.deepEqual(oneShared.shape, [1, ...alone.shape.slice(1)]);
+      const rowOf2 = a.subarray(2 * oneShared.size, 3 * oneShared.size);
+      assert.ok((oneShared.dataSync() as Float32Array).every((v, i) => Math.abs(v - rowOf2[i]) <= 1e-6), 'a one-clip batch: the mel of that clip');
+      oneShared.dispose();
       const other = await batchMel(context(model), { ...hb, band: { fminHz: 0, fmaxHz: 8000 } });
       assert.ok(other.dataSync().some((v, i) => Math.abs(v - a[i]) > 1e-3), 'the band changes the mel (so the check above sees it)');
       tf.dispose([alone, shared, other]);
