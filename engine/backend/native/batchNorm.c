@@ -81,10 +81,7 @@ static inline f32 actGrad1(f32 z, f32 d, int act) {
  */
 static void channelSums(const f32 *x, int rows, int C, const f32 *shift, int square, f32 *out, f32 *acc, f64 *sum) {
   int C4 = C & ~3;
-  for (int c = 0; c < C; c++) {
-    acc[c] = 0.0f;
-    sum[c] = 0.0;
-  }
+  clearSums(acc, sum, C);
   for (int r0 = 0; r0 < rows; r0 += BLOCK) {
     int r1 = r0 + BLOCK < rows ? r0 + BLOCK : rows;
     if (C <= NARROW) {
@@ -187,10 +184,7 @@ void bnGradSums(const f32 *y, const f32 *dy, int rows, int C, const f32 *mean, c
   affine(C, mean, var, gamma, beta, varScale, eps, coef);
   const f32 *inv = coef, *a = coef + C, *b = coef + 2 * C;
   int C4 = C & ~3;
-  for (int c = 0; c < 2 * C; c++) {
-    acc[c] = 0.0f;
-    sum[c] = 0.0;
-  }
+  clearSums(acc, sum, 2 * C);
   for (int r0 = 0; r0 < rows; r0 += BLOCK) {
     int r1 = r0 + BLOCK < rows ? r0 + BLOCK : rows;
     if (C <= NARROW) {

@@ -25,6 +25,14 @@ typedef double f64;
 /* Rows summed in float before the partial sums go into the double accumulators. */
 #define BLOCK 64
 
+/* Clear the float block sums acc[0..n) and the double totals sum[0..n). */
+static inline void clearSums(f32 *acc, f64 *sum, int n) {
+  for (int c = 0; c < n; c++) {
+    acc[c] = 0.0f;
+    sum[c] = 0.0;
+  }
+}
+
 /* Add the float block sums acc[0..n) into the double totals sum[0..n) and clear them. */
 static inline void flush(f32 *acc, f64 *sum, int n) {
   for (int c = 0; c < n; c++) {

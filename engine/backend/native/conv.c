@@ -229,10 +229,7 @@ static void filterGrad(const f32 *x, const f32 *dy, int B, int H, int W, int Ci,
   int perTap = depthwise ? Co : Ci * Co;
   int K = KH * KW * perTap;
   int Co4 = Co & ~3;
-  for (int k = 0; k < K; k++) {
-    acc[k] = 0.0f;
-    sum[k] = 0.0;
-  }
+  clearSums(acc, sum, K);
   for (int b = 0; b < B; b++) {
     for (int oh = 0; oh < OH; oh++) {
       const f32 *dyRow = dy + ((long)b * OH + oh) * OW * Co;
