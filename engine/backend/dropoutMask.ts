@@ -7,7 +7,7 @@
  * (tf.dropout's scaling).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { nativeKernels, offsetOf } from './wasmNative';
+import { makeOutput, nativeKernels, offsetOf } from './wasmNative';
 import { ElementwiseProgram, runProgram, webgpuKernelGroup } from './webgpuProgram';
 
 const KERNEL = 'SedDropoutMask';
@@ -54,7 +54,7 @@ export function registerWasmDropoutMask(): void {
     backendName: 'wasm',
     kernelFunc: ({ backend, attrs }) => {
       const { shape, rate, seed } = attrs as unknown as MaskAttrs;
-      const out = (backend as unknown as { makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo }).makeOutput(shape, 'float32');
+      const out = makeOutput(backend, shape);
       nativeKernels(backend).dropoutMask(offsetOf(backend, out), tf.util.sizeFromShape(shape), seed >>> 0, rate, 1 / (1 - rate));
       return out;
     },

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { kaldiMelBanks, MEL, symmetricHann } from '../frontend/melBanks';
-import { nativeKernels, offsetOf, withScratch } from './wasmNative';
+import { makeOutput, nativeKernels, offsetOf, withScratch } from './wasmNative';
 
 export const MEL_POWER = 'SedMelPower';
 
@@ -75,8 +75,8 @@ function sparseBank(fminHz: number, fmaxHz: number): SparseBank {
   return bank;
 }
 
+/** tfjs-backend-wasm's heap, where the tables are copied. */
 interface WasmHeap {
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
   wasm: { HEAPU8: Uint8Array };
 }
 
@@ -88,7 +88,7 @@ function melPower({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.
   const t = fftTables();
   const bank = sparseBank(fminHz, fmaxHz);
   const heap = backend as unknown as WasmHeap;
-  const out = heap.makeOutput([count, MEL.nMels], 'float32');
+  const out = makeOutput(backend, [count, MEL.nMels]);
   const arrays = [t.window, t.cos, t.sin, t.bitrev, bank.first, bank.count, bank.weights];
   withScratch(backend, [...arrays.map((a) => a.byteLength), 16 * (2 * MEL.nFft + BINS)], (...ptrs) => {
     // Views after the allocations: growing the heap replaces its buffer.

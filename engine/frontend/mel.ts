@@ -5,11 +5,11 @@
  *
  * The STFT is framing + matmuls with windowed cos/sin bases, fast on every backend; on wasm a native
  * kernel (engine/backend/wasmMel.ts: an FFT per window, a sparse mel projection) replaces the matmuls.
- * Framing needs no gather: with hop 160, frame t is rows t, t+1 and the first 80 samples of row t+2 of the padded signal cut into 160-sample
- * rows. Each window is folded about its centre (sum and difference of its halves, see foldedDftBases),
- * so |X|² = (sum @ C)² + (diff @ S)² takes two [200, 256] matmuls instead of one [400, 512], and the
- * mel projection a [256, 128] one: half the multiplies of the frontend, which training runs for every
- * batch on the training thread (~0.8 s of a 32-clip batch on wasm before, bench/RESULTS.md).
+ * Framing needs no gather: with hop 160, frame t is rows t, t+1 and the first 80 samples of row t+2 of
+ * the padded signal cut into 160-sample rows. Each window is folded about its centre (sum and difference
+ * of its halves, see foldedDftBases), so |X|² = (sum @ C)² + (diff @ S)² takes two [200, 256] matmuls
+ * instead of one [400, 512], and the mel projection a [256, 128] one: half the multiplies of the frontend,
+ * which training runs for every batch (~0.8 s of a 32-clip batch on wasm before, bench/RESULTS.md).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { MEL_POWER } from '../backend/wasmMel';

@@ -12,8 +12,8 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend/select';
 import { createModel, parseModelName, type EngineSedModel } from '../models/index';
-import { workerEntry } from '../workerEntry';
 import { computeMel } from '../frontend/mel';
+import { workerEntry } from '../workerEntry';
 import { chunkGradients } from './chunkGradients';
 
 /** A run of clips [start, start + n) of a batch, one forward/backward pass. */
