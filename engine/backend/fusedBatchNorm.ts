@@ -8,7 +8,7 @@
  * tfjs ops; backends without the kernels keep those ops (`fusedBatchNormAct()` is false there).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { fused, run } from './webgpuProgram';
+import { fused, run, runMulti } from './webgpuProgram';
 
 export type TrainAct = 'linear' | 'relu' | 'hardswish';
 
@@ -26,7 +26,13 @@ export interface NormAttrs {
   eps: number;
 }
 
-/** Kernel names. `BN_FINISH` reduces the partials: `mean`, `var` (unbiased), `sum0` (Σg = dβ), `sum1` (Σg·x̂ = dγ). */
+/**
+ * How `BN_FINISH` reduces the partials, into two [C] outputs: `moments` → the mean and the unbiased variance,
+ * `sums` → Σg (= dβ) and Σg·x̂ (= dγ).
+ */
+export type FinishMode = 'moments' | 'sums';
+
+/** Kernel names. */
 export const BN_SPLIT = 'SedBnSplit';
 export const BN_FINISH = 'SedBnFinish';
 export const BN_APPLY = 'SedBnApply';
@@ -52,8 +58,7 @@ export function batchNormAct(y: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor
   const norm = { act: o.act, eps: o.eps };
   const forward = (yIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, res: tf.Tensor | undefined, save: tf.GradSaveFunc) => {
     const part = run(BN_SPLIT, { y: yIn }, { mode: 'moments', ...norm });
-    const mean = run<tf.Tensor1D>(BN_FINISH, { part }, { which: 'mean', rows });
-    const variance = run<tf.Tensor1D>(BN_FINISH, { part }, { which: 'var', rows });
+    const [mean, variance] = runMulti<tf.Tensor1D>(BN_FINISH, { part }, { which: 'moments', rows });
     o.record(tf.keep(mean), tf.keep(variance));
     save([yIn, mean, variance, g, b]);
     const inputs: tf.NamedTensorMap = { y: yIn, bnMean: mean, bnVar: variance, gamma: g, beta: b };
@@ -65,8 +70,8 @@ export function batchNormAct(y: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor
         const common = { y: ys, dy, bnMean: m, bnVar: v, gamma: gs, beta: bs };
         const sums = run(BN_SPLIT, common, { mode: 'gradSums', ...norm });
         const dx = run(BN_SPLIT, { ...common, part: sums }, { mode: 'gradApply', ...norm });
-        const grads = [dx, run(BN_FINISH, { part: sums }, { which: 'sum1', rows }), run(BN_FINISH, { part: sums }, { which: 'sum0', rows })];
-        return res ? [...grads, dy] : grads;
+        const [dBeta, dGamma] = runMulti(BN_FINISH, { part: sums }, { which: 'sums', rows });
+        return res ? [dx, dGamma, dBeta, dy] : [dx, dGamma, dBeta];
       },
     };
   };

@@ -68,6 +68,17 @@ function hasGpuDeviceNode(): boolean {
   }
 }
 
+/**
+ * tfjs asks for the adapter's workgroup and buffer-size limits but leaves storage buffers per shader stage at
+ * WebGPU's default 8; the multi-tensor update kernels (fusedUpdates.ts) bind one or more per parameter.
+ */
+function withStorageBufferLimit(adapter: GPUAdapter): GPUAdapter {
+  const requestDevice = adapter.requestDevice.bind(adapter);
+  const maxStorageBuffersPerShaderStage = adapter.limits.maxStorageBuffersPerShaderStage;
+  adapter.requestDevice = (desc?: GPUDeviceDescriptor) => requestDevice({ ...desc, requiredLimits: { ...desc?.requiredLimits, maxStorageBuffersPerShaderStage } });
+  return adapter;
+}
+
 async function tryWebgpu(allowSoftware: boolean): Promise<string> {
   // Back to webgpu after switching away: reuse its device. A fresh Dawn instance per switch hung the
   // third switch on Mesa's OpenGL ES path.
@@ -99,7 +110,10 @@ async function tryWebgpu(allowSoftware: boolean): Promise<string> {
   if (!allowSoftware && isSoftwareAdapter(info)) {
     throw new Error(`only a software WebGPU adapter is available (${info.vendor} ${info.architecture}); force it with --backend webgpu`);
   }
-  gpu.requestAdapter = (opts?: GPURequestAdapterOptions) => requestAdapter({ ...adapterOptions, ...opts } as GPURequestAdapterOptions);
+  gpu.requestAdapter = async (opts?: GPURequestAdapterOptions) => {
+    const again = await requestAdapter({ ...adapterOptions, ...opts } as GPURequestAdapterOptions);
+    return again && withStorageBufferLimit(again);
+  };
   Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   await import('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs could not initialise the webgpu backend on this adapter');

@@ -10,7 +10,7 @@
  * SED_WASM_UNFUSED_TRAINING=1 leaves them unregistered (tfjs ops; for A/B benchmarks).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BN_APPLY, BN_FINISH, BN_SPLIT, type NormAttrs, type SplitMode, type TrainAct } from './fusedBatchNorm';
+import { BN_APPLY, BN_FINISH, BN_SPLIT, type FinishMode, type NormAttrs, type SplitMode, type TrainAct } from './fusedBatchNorm';
 import { matMulKernels } from './wasmMatMul';
 import { makeOutput, nativeKernels, offsetOf, withScratch } from './wasmNative';
 
@@ -48,17 +48,17 @@ function bnSplit({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.T
   return dx;
 }
 
-function bnFinish({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
-  const { which, rows } = attrs as unknown as { which: 'mean' | 'var' | 'sum0' | 'sum1'; rows: number };
+function bnFinish({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
+  const { which, rows } = attrs as unknown as { which: FinishMode; rows: number };
   const wasm = backend as unknown as WasmHeapViews;
   const C = inputs.part!.shape[2];
-  const out = makeOutput(backend, [C]);
   const part = wasm.typedArrayFromHeap(inputs.part!);
-  const values = wasm.typedArrayFromHeap(out);
-  if (which === 'mean' || which === 'sum0') values.set(part.subarray(0, C));
-  else if (which === 'sum1') values.set(part.subarray(C, 2 * C));
-  else for (let c = 0; c < C; c++) values[c] = part[C + c] / Math.max(rows - 1, 1);
-  return out;
+  const outs = [makeOutput(backend, [C]), makeOutput(backend, [C])];
+  const [first, second] = outs.map((t) => wasm.typedArrayFromHeap(t));
+  first.set(part.subarray(0, C));
+  if (which === 'sums') second.set(part.subarray(C, 2 * C));
+  else for (let c = 0; c < C; c++) second[c] = part[C + c] / Math.max(rows - 1, 1);
+  return outs;
 }
 
 function bnApply({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {

@@ -45,6 +45,10 @@ export const fused = (kernel: string): boolean => !!tf.getKernel(kernel, tf.getB
 export const run = <T extends tf.Tensor>(kernel: string, inputs: tf.NamedTensorMap, attrs: object = {}): T =>
   tf.engine().runKernel(kernel, inputs, attrs as tf.NamedAttrMap) as T;
 
+/** `run` for a kernel with several outputs. */
+export const runMulti = <T extends tf.Tensor>(kernel: string, inputs: tf.NamedTensorMap, attrs: object = {}): T[] =>
+  tf.engine().runKernel(kernel, inputs, attrs as tf.NamedAttrMap) as T[];
+
 /**
  * The dispatch fields tfjs-backend-webgpu reads from a program whose threads are numbered flat (`main(index)`),
  * 64 to a workgroup. `threads` is a shape whose element count is the number of threads (the output's shape when

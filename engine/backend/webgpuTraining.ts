@@ -3,16 +3,18 @@
  * issuing each kernel (~100 µs per dispatch on an H200), and BatchNorm with batch statistics as tfjs ops
  * (transposed reductions, a dozen element-wise ops each way) plus hardswish (4 ops forward, more
  * backward) was most of a step's dispatches. The fused BatchNorm → activation op (fusedBatchNorm.ts) runs
- * as 4 dispatches forward (split moments, mean, unbiased variance, normalise + act) and 4 backward (split
- * Σg and Σg·x̂, dx, dβ, dγ) with the kernels registered here. The squeeze-excitation x·gate(x) is likewise
+ * as 3 dispatches forward (split moments; mean and unbiased variance; normalise + act) and 3 backward
+ * (split Σg and Σg·x̂; dx; dβ and dγ) with the kernels registered here, the statistics' finishing pass
+ * writing both of its tensors (webgpuMultiOutput.ts). The squeeze-excitation x·gate(x) is likewise
  * one op (`seExcite`), 2 dispatches forward and 6 backward; other backends keep its tfjs ops.
  * SED_WEBGPU_UNFUSED_TRAINING=1 leaves them unregistered (tfjs ops; for A/B benchmarks on one GPU).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ElementwiseProgram, fused, run, runProgram, webgpuKernelGroup, type Uniform } from './webgpuProgram';
 import { seGate } from './webgpuInference';
-import { BN_APPLY as APPLY, BN_FINISH as FINISH, BN_SPLIT as SPLIT, type NormAttrs, type SplitMode } from './fusedBatchNorm';
-import { ChannelSplitProgram, NORM_UNIFORMS, SeBackwardProgram, applyBody, applyPrelude, seBackwardFits, seGradBody, splitFinishBody } from './webgpuTrainingPrograms';
+import { BN_APPLY as APPLY, BN_FINISH as FINISH, BN_SPLIT as SPLIT, type FinishMode, type NormAttrs, type SplitMode } from './fusedBatchNorm';
+import { runMultiOutput } from './webgpuMultiOutput';
+import { ChannelSplitProgram, NORM_UNIFORMS, SeBackwardProgram, applyBody, applyPrelude, seBackwardFits, seGradBody, splitFinishShader } from './webgpuTrainingPrograms';
 
 const SE_BACKWARD = 'SedSeBackward';
 const SE_GRAD = 'SedSeGrad';
@@ -44,10 +46,10 @@ export const registerWebgpuTrainingKernels = webgpuKernelGroup('SED_WEBGPU_UNFUS
     return runProgram(backend, program, ins, [...uniforms, f32(Math.max(rows - 1, 1) / rows), f32(eps), f32(rows)]);
   },
   [FINISH]: ({ inputs, backend, attrs }) => {
-    const { which, rows } = attrs as unknown as { which: 'mean' | 'var' | 'sum0' | 'sum1'; rows: number };
+    const { which, rows } = attrs as unknown as { which: FinishMode; rows: number };
     const { splits, chunk } = splitRows(rows);
-    const program = new ElementwiseProgram([inputs.part!.shape[2]], ['part'], 'chunk : i32, splits : i32, rows : i32,', `sedBnFinish_${which}`, splitFinishBody(which), util);
-    return runProgram(backend, program, [inputs.part!], [i32(chunk), i32(splits), i32(rows)]);
+    const C = inputs.part!.shape[2];
+    return runMultiOutput(backend, splitFinishShader(which), [inputs.part!], [[C], [C]], [C, chunk, splits, rows], C);
   },
   [APPLY]: ({ inputs, backend, attrs }) => {
     const { y, bnMean, bnVar, gamma, beta, res } = inputs;

@@ -5,7 +5,8 @@
  * reduces its lanes in workgroup memory; a second pass combines the chunks. Moments are combined with
  * Chan's parallel formula (mean, M2) instead of Σx and Σx², which cancel when |mean| ≫ std.
  */
-import type { SplitMode, TrainAct } from './fusedBatchNorm';
+import type { FinishMode, SplitMode, TrainAct } from './fusedBatchNorm';
+import type { MultiOutputShader } from './webgpuMultiOutput';
 import type { WebgpuUtil } from './webgpuProgram';
 
 /** Threads per workgroup of the split reductions (channel lanes × row lanes). */
@@ -137,18 +138,18 @@ export class ChannelSplitProgram {
 }
 
 /**
- * One thread per channel over the chunks' partials [S, 2, C]: `mean` / `var` (unbiased) from the
- * moments partials, `sum0` / `sum1` (Σg = dβ, Σg·x̂ = dγ) from the gradSums partials.
+ * One thread per channel over the chunks' partials [S, 2, C], two outputs: `moments` → the mean and the
+ * unbiased variance (Chan's formula over the chunks), `sums` → Σg (dβ) and Σg·x̂ (dγ).
  */
-export function splitFinishBody(which: 'mean' | 'var' | 'sum0' | 'sum1'): string {
-  if (which === 'sum0' || which === 'sum1') {
-    return `
-      let C = uniforms.size;
-      var value = 0.0;
-      for (var s = 0; s < uniforms.splits; s = s + 1) { value = value + part[(s * 2 + ${which === 'sum0' ? 0 : 1}) * C + index]; }`;
-  }
-  return `
-      let C = uniforms.size;
+export function splitFinishShader(which: FinishMode): MultiOutputShader {
+  const body = which === 'sums'
+    ? `
+      var a = 0.0;
+      var b = 0.0;
+      for (var s = 0; s < uniforms.splits; s = s + 1) { a = a + part[s * 2 * C + index]; b = b + part[(s * 2 + 1) * C + index]; }
+      first[index] = a;
+      second[index] = b;`
+    : `
       var n = 0.0;
       var m = 0.0;
       var m2 = 0.0;
@@ -160,7 +161,17 @@ export function splitFinishBody(which: 'mean' | 'var' | 'sum0' | 'sum1'): string
         m2 = m2 + part[(s * 2 + 1) * C + index] + d * d * n * nb / nn;
         n = nn;
       }
-      let value = ${which === 'mean' ? 'm' : 'm2 / max(n - 1.0, 1.0)'};`;
+      first[index] = m;
+      second[index] = m2 / max(n - 1.0, 1.0);`;
+  return {
+    key: `sedBnFinish_${which}`,
+    outputs: ['first', 'second'],
+    inputs: ['part'],
+    uniforms: [['channels', 'i32'], ['chunk', 'i32'], ['splits', 'i32'], ['rows', 'i32']],
+    body: `
+      let C = uniforms.channels;
+      if (index >= C) { return; }${body}`,
+  };
 }
 
 /** act(x̂·γ + β) (+ residual `res`), one thread per element. */
