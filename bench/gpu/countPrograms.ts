@@ -19,7 +19,10 @@ const counts = new Map<string, Record<Phase, number>>();
 let phase: Phase = 'forward';
 const kernels: string[] = [];
 
-/** Wrap every webgpu kernel (to know which one dispatches) and the backend's program runner (to count). */
+/**
+ * Wrap every webgpu kernel (to know which one dispatches) and count bind groups: each dispatch, a tfjs
+ * program's (named by its class) or a multi-output shader's (named by its key, webgpuMultiOutput.ts), makes one.
+ */
 function instrument(): void {
   for (const k of tf.getKernelsForBackend('webgpu')) {
     const f = k.kernelFunc;
@@ -32,14 +35,24 @@ function instrument(): void {
       }
     };
   }
-  const backend = tf.backend() as unknown as { runWebGPUProgram: (p: object, ...rest: unknown[]) => unknown };
+  const backend = tf.backend() as unknown as { runWebGPUProgram: (p: object, ...rest: unknown[]) => unknown; device: GPUDevice };
   const runProgram = backend.runWebGPUProgram;
-  backend.runWebGPUProgram = function (this: unknown, program: object, ...rest: unknown[]) {
-    const key = `${kernels[kernels.length - 1] ?? '?'} | ${program.constructor.name}`;
+  let program: string | undefined;
+  backend.runWebGPUProgram = function (this: unknown, p: object, ...rest: unknown[]) {
+    program = p.constructor.name;
+    try {
+      return runProgram.call(this, p, ...rest);
+    } finally {
+      program = undefined;
+    }
+  };
+  const createBindGroup = backend.device.createBindGroup;
+  backend.device.createBindGroup = function (this: GPUDevice, desc: GPUBindGroupDescriptor) {
+    const key = `${kernels[kernels.length - 1] ?? '?'} | ${program ?? desc.label ?? '?'}`;
     const row = counts.get(key) ?? { forward: 0, backward: 0, update: 0 };
     row[phase]++;
     counts.set(key, row);
-    return runProgram.call(this, program, ...rest);
+    return createBindGroup.call(this, desc);
   };
 }
 

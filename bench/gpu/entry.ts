@@ -170,7 +170,10 @@ async function main() {
   if (cacheDir) return fillCache(cacheDir);
   const child = arg('stream-child', '');
   if (child) return streamChild(child, Number(arg('batch', '64')), Number(arg('iters', '20')), arg('backend', 'webgpu'));
-  const backend = await initBackend(arg('backend', 'webgpu'));
+  const active = await initBackend(arg('backend', 'webgpu'));
+  // Storage buffers per shader set how many parameters one multi-tensor Adam dispatch updates.
+  const limits = (tf.backend() as unknown as { device?: GPUDevice }).device?.limits;
+  const backend = { ...active, storageBuffersPerShader: limits?.maxStorageBuffersPerShaderStage };
   console.log(JSON.stringify(backend));
   const submitBatch = arg('submit-batch', '');
   if (submitBatch) tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', Number(submitBatch));

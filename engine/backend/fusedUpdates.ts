@@ -5,54 +5,97 @@
  * the optimizer than in forward + backward that way (bench/RESULTS.md). On webgpu each update is one
  * dispatch with its constants as uniforms; other backends use the same formulas as tfjs ops.
  *
- * Adam on webgpu goes further (multi-tensor apply, engine/train/moments.ts): the moments of several
- * parameters live in one packed state tensor, updated by one dispatch from all their gradients, and each
- * parameter's step reads its m, v from there — one dispatch per parameter plus one per state chunk
- * instead of three per parameter. A tfjs-webgpu program writes a single output buffer, and every
- * parameter needs a fresh one (DerivedCache keys derived weights on the variable's dataId), so one
- * dispatch per parameter is the floor; a chunk holds as many gradients as a shader may bind storage
- * buffers, less the state and the output. BatchNorm's running statistics are at that floor already (one
- * EMA dispatch per statistic, and BN folding keys on them too). SED_WEBGPU_UNFUSED_TRAINING=1 leaves the
- * two packed kernels unregistered (per-parameter moments, three dispatches each; for A/B benchmarks).
+ * Multi-tensor apply on webgpu goes further, since a step is bound by the host cost of each dispatch:
+ * - Adam (engine/train/moments.ts): the moments of a chunk of parameters live in one packed state tensor,
+ *   and one dispatch (`adamChunk`) reads the chunk's gradients and parameters and writes the new state and
+ *   every new parameter (webgpuMultiOutput.ts) — one dispatch per chunk instead of three per parameter.
+ *   Every new value is a fresh tensor: DerivedCache keys derived weights on the variable's dataId.
+ * - BatchNorm's running statistics (`emaMany`): several EMAs per dispatch.
+ * A chunk holds as many tensors as a shader may bind storage buffers (the device asks for the adapter's
+ * limit, select.ts). SED_WEBGPU_UNFUSED_TRAINING=1 leaves the multi-tensor kernels unregistered
+ * (per-parameter moments, three dispatches each; one EMA dispatch per statistic; for A/B benchmarks).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ElementwiseProgram, fused, run, runProgram, webgpuKernelGroup, type Uniform } from './webgpuProgram';
+import { ElementwiseProgram, fused, run, runMulti, runProgram, webgpuKernelGroup, type Uniform } from './webgpuProgram';
+import { runMultiOutput, type MultiOutputShader } from './webgpuMultiOutput';
 
 const EMA = 'SedEma';
 const ADAM_STEP = 'SedAdamStep';
-const ADAM_MOMENTS = 'SedAdamMoments';
-const ADAM_PACKED_STEP = 'SedAdamPackedStep';
+const EMA_MANY = 'SedEmaMany';
+const ADAM_CHUNK = 'SedAdamChunk';
 
 const f32 = (v: number): Uniform => ({ type: 'float32', data: [v] });
-const i32 = (v: number): Uniform => ({ type: 'int32', data: [v] });
 
-const ADAM_BODY = 'let value = p[index] - uniforms.stepSize * m / (sqrt(v) / uniforms.sqrtBc2 + uniforms.epsilon);';
-
-interface MomentsAttrs {
-  /** Per slot: end of its elements in the chunk (exclusive), and whether a gradient input `g<slot>` is given. */
-  ends: number[];
-  present: boolean[];
+/** Adam's constants for one step (stepSize per parameter apart). */
+export interface AdamHyper {
   beta1: number;
   beta2: number;
+  /** √(1−β₂ᵗ). */
+  sqrtBc2: number;
+  epsilon: number;
+}
+
+interface ChunkAttrs extends AdamHyper {
+  /** Per slot: end of its elements in a half of the state (exclusive), whether it has a gradient, its step size (0: no step). */
+  ends: number[];
+  present: boolean[];
+  stepSizes: number[];
 }
 
 /**
- * One thread per state element of a chunk [m_0 … m_k | v_0 … v_k]: finds its slot by the slot ends and
- * takes the EMA of g (first half) or g² (second half); a slot without gradient keeps its values.
+ * One thread per element of a chunk's parameters: slot k's moments from its gradient g<k> (or kept
+ * without one) into the new state [m_0 … m_k | v_0 … v_k], then its step p<k> − step·m / (√v / √(1−β₂ᵗ) + ε).
  */
-function momentsBody(present: boolean[]): string {
+function adamChunkShader(present: boolean[], stepping: boolean[]): MultiOutputShader {
   const slots = present.map((has, k) => {
     const start = k === 0 ? '0' : `uniforms.end${k - 1}`;
-    return `${k ? 'else ' : ''}if (j < uniforms.end${k}) { ${has ? `g = g${k}[j - ${start}];` : 'keep = true;'} }`;
+    const body = has
+      ? `let j = index - ${start};
+        let g = g${k}[j];
+        let m = uniforms.beta1 * s[index] + uniforms.gain1 * g;
+        let v = uniforms.beta2 * s[half + index] + uniforms.gain2 * g * g;
+        next[index] = m;
+        next[half + index] = v;${stepping[k] ? `
+        p${k}Next[j] = p${k}[j] - uniforms.step${k} * m / (sqrt(v) / uniforms.sqrtBc2 + uniforms.epsilon);` : ''}`
+      : `next[index] = s[index];
+        next[half + index] = s[half + index];`;
+    return `${k ? 'else ' : ''}if (index < uniforms.end${k}) {
+        ${body}
+      }`;
   });
-  return `
-    let n = uniforms.size / 2;
-    let second = index >= n;
-    let j = select(index, index - n, second);
-    var g = 0.0;
-    var keep = false;
-    ${slots.join('\n    ')}
-    let value = select(select(uniforms.beta1 * s[index] + uniforms.gain1 * g, uniforms.beta2 * s[index] + uniforms.gain2 * g * g, second), s[index], keep);`;
+  const which = (flags: boolean[]) => flags.flatMap((f, k) => (f ? [k] : []));
+  return {
+    key: `sedAdamChunk_${present.map((has, k) => (stepping[k] ? 2 : Number(has))).join('')}`,
+    outputs: ['next', ...which(stepping).map((k) => `p${k}Next`)],
+    inputs: ['s', ...which(present).map((k) => `g${k}`), ...which(stepping).map((k) => `p${k}`)],
+    uniforms: [
+      ['half', 'i32'], ['beta1', 'f32'], ['gain1', 'f32'], ['beta2', 'f32'], ['gain2', 'f32'], ['sqrtBc2', 'f32'], ['epsilon', 'f32'],
+      ...present.map((_, k) => [`end${k}`, 'i32'] as [string, 'i32']),
+      ...present.map((_, k) => [`step${k}`, 'f32'] as [string, 'f32']),
+    ],
+    body: `
+      let half = uniforms.half;
+      if (index >= half) { return; }
+      ${slots.join(' ')}`,
+  };
+}
+
+/** One thread per element of the pairs' outputs: out_k = β_k·x_k + (1−β_k)·y_k. */
+function emaManyShader(pairs: number): MultiOutputShader {
+  const k = [...Array(pairs).keys()];
+  const slots = k.map((i) => `${i ? 'else ' : ''}if (index < uniforms.end${i}) {
+        let j = index - ${i ? `uniforms.end${i - 1}` : '0'};
+        out${i}[j] = uniforms.beta${i} * x${i}[j] + (1.0 - uniforms.beta${i}) * y${i}[j];
+      }`);
+  return {
+    key: `sedEmaMany_${pairs}`,
+    outputs: k.map((i) => `out${i}`),
+    inputs: k.flatMap((i) => [`x${i}`, `y${i}`]),
+    uniforms: [...k.map((i) => [`end${i}`, 'i32'] as [string, 'i32']), ...k.map((i) => [`beta${i}`, 'f32'] as [string, 'f32'])],
+    body: `
+      if (index >= uniforms.end${pairs - 1}) { return; }
+      ${slots.join(' ')}`,
+  };
 }
 
 const updateKernels = webgpuKernelGroup(null, (util) => ({
@@ -65,33 +108,36 @@ const updateKernels = webgpuKernelGroup(null, (util) => ({
   [ADAM_STEP]: ({ inputs, backend, attrs }) => {
     const { stepSize, sqrtBc2, epsilon } = attrs as unknown as { stepSize: number; sqrtBc2: number; epsilon: number };
     const program = new ElementwiseProgram(inputs.p!.shape, ['p', 'mIn', 'vIn'], 'stepSize : f32, sqrtBc2 : f32, epsilon : f32,', 'sedAdamStep',
-      `let m = mIn[index]; let v = vIn[index]; ${ADAM_BODY}`, util);
+      'let value = p[index] - uniforms.stepSize * mIn[index] / (sqrt(vIn[index]) / uniforms.sqrtBc2 + uniforms.epsilon);', util);
     return runProgram(backend, program, [inputs.p!, inputs.m!, inputs.v!], [stepSize, sqrtBc2, epsilon].map(f32));
   },
 }));
 
-/** Packed moments (multi-tensor apply); SED_WEBGPU_UNFUSED_TRAINING=1 leaves them out. */
-const packedKernels = webgpuKernelGroup('SED_WEBGPU_UNFUSED_TRAINING', (util) => ({
-  [ADAM_MOMENTS]: ({ inputs, backend, attrs }) => {
-    const { ends, present, beta1, beta2 } = attrs as unknown as MomentsAttrs;
-    const slots = present.flatMap((has, k) => (has ? [k] : []));
-    const uniforms = `beta1 : f32, gain1 : f32, beta2 : f32, gain2 : f32, ${ends.map((_, k) => `end${k} : i32,`).join(' ')}`;
-    const program = new ElementwiseProgram(inputs.s!.shape, ['s', ...slots.map((k) => `g${k}`)], uniforms, `sedAdamMoments_${present.map(Number).join('')}`, momentsBody(present), util);
-    const ins = [inputs.s!, ...slots.map((k) => inputs[`g${k}`]!)];
-    return runProgram(backend, program, ins, [f32(beta1), f32(1 - beta1), f32(beta2), f32(1 - beta2), ...ends.map(i32)]);
+/** Multi-tensor kernels; SED_WEBGPU_UNFUSED_TRAINING=1 leaves them out. */
+const multiTensorKernels = webgpuKernelGroup('SED_WEBGPU_UNFUSED_TRAINING', () => ({
+  [ADAM_CHUNK]: ({ inputs, backend, attrs }) => {
+    const { ends, present, stepSizes, beta1, beta2, sqrtBc2, epsilon } = attrs as unknown as ChunkAttrs;
+    const stepping = present.map((has, k) => has && stepSizes[k] !== 0);
+    const shader = adamChunkShader(present, stepping);
+    const state = inputs.s!;
+    const half = state.shape[0] / 2;
+    const ins = shader.inputs.map((name) => inputs[name]!);
+    const shapes = [state.shape, ...stepping.flatMap((steps, k) => (steps ? [inputs[`p${k}`]!.shape] : []))];
+    return runMultiOutput(backend, shader, ins, shapes, [half, beta1, 1 - beta1, beta2, 1 - beta2, sqrtBc2, epsilon, ...ends, ...stepSizes], half);
   },
-  [ADAM_PACKED_STEP]: ({ inputs, backend, attrs }) => {
-    const { offset, stepSize, sqrtBc2, epsilon } = attrs as unknown as { offset: number; stepSize: number; sqrtBc2: number; epsilon: number };
-    const program = new ElementwiseProgram(inputs.p!.shape, ['p', 's'], 'offset : i32, half : i32, stepSize : f32, sqrtBc2 : f32, epsilon : f32,', 'sedAdamPackedStep',
-      `let m = s[uniforms.offset + index]; let v = s[uniforms.half + uniforms.offset + index]; ${ADAM_BODY}`, util);
-    return runProgram(backend, program, [inputs.p!, inputs.s!], [i32(offset), i32(inputs.s!.shape[0] / 2), ...[stepSize, sqrtBc2, epsilon].map(f32)]);
+  [EMA_MANY]: ({ inputs, backend, attrs }) => {
+    const { betas } = attrs as unknown as { betas: number[] };
+    const shader = emaManyShader(betas.length);
+    const shapes = betas.map((_, i) => inputs[`x${i}`]!.shape);
+    const ends = shapes.map((_, i) => shapes.slice(0, i + 1).reduce((n, sh) => n + tf.util.sizeFromShape(sh), 0));
+    return runMultiOutput(backend, shader, shader.inputs.map((name) => inputs[name]!), shapes, [...ends, ...betas], ends.at(-1)!);
   },
 }));
 
 /** Register the webgpu kernels (call once the webgpu backend is initialised). */
 export async function registerWebgpuFusedUpdates(): Promise<void> {
   await updateKernels();
-  await packedKernels();
+  await multiTensorKernels();
 }
 
 /** β·x + (1−β)·y, or β·x + (1−β)·y² with `square` (Adam's second moment). */
@@ -106,28 +152,44 @@ export function adamStep(p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, stepSize: num
   return tf.tidy(() => tf.sub(p, tf.mul(tf.div(m, tf.add(tf.div(tf.sqrt(v), sqrtBc2), epsilon)), stepSize)));
 }
 
+/** Storage buffers one shader may bind on the active webgpu device. */
+const storageBuffers = (): number =>
+  (tf.backend() as unknown as { device: { limits: { maxStorageBuffersPerShaderStage: number } } }).device.limits.maxStorageBuffersPerShaderStage;
+
 /**
- * How many parameters' gradients one packed-moments dispatch takes (the shader's storage-buffer bindings
- * less the state and the output), or 0 where the packed kernels are not registered (other backends, opt-out).
+ * How many parameters one `adamChunk` dispatch takes (each binds its gradient, itself and its new value,
+ * beside the state in and out), or 0 where the multi-tensor kernels are not registered (other backends, opt-out).
  */
 export function packedAdamSlots(): number {
-  if (!fused(ADAM_MOMENTS)) return 0;
-  return (tf.backend() as unknown as { device: { limits: { maxStorageBuffersPerShaderStage: number } } }).device.limits.maxStorageBuffersPerShaderStage - 2;
+  return fused(ADAM_CHUNK) ? Math.floor((storageBuffers() - 2) / 3) : 0;
 }
 
 /**
- * The new packed state of one chunk: `grads[k]` is slot k's gradient (undefined: the slot keeps its m, v);
- * `ends[k]` is where slot k's elements end within each half of the state.
+ * One Adam step of a chunk: the new packed state and the new values of the parameters that step. Slot k
+ * (elements up to `ends[k]` in each half of the state) has gradient `grads[k]` (undefined: its moments are
+ * kept) and steps by `stepSizes[k]` (already divided by 1−β₁ᵗ) when it has a gradient and a step size ≠ 0;
+ * `params[k]` is its current value. Returns [state, ...new values of the stepping slots, in slot order].
  */
-export function adamMoments(state: tf.Tensor, grads: Array<tf.Tensor | undefined>, ends: number[], beta1: number, beta2: number): tf.Tensor {
+export function adamChunk(state: tf.Tensor, grads: Array<tf.Tensor | undefined>, params: tf.Tensor[], ends: number[], stepSizes: number[], hyper: AdamHyper): tf.Tensor[] {
   const inputs: tf.NamedTensorMap = { s: state };
   grads.forEach((g, k) => {
-    if (g) inputs[`g${k}`] = g;
+    if (!g) return;
+    inputs[`g${k}`] = g;
+    if (stepSizes[k] !== 0) inputs[`p${k}`] = params[k];
   });
-  return run(ADAM_MOMENTS, inputs, { ends, present: grads.map((g) => !!g), beta1, beta2 });
+  return runMulti(ADAM_CHUNK, inputs, { ends, present: grads.map((g) => !!g), stepSizes, ...hyper });
 }
 
-/** `adamStep` with p's m at `offset` in the packed chunk state (and v at the same offset in its second half). */
-export function adamPackedStep(p: tf.Tensor, state: tf.Tensor, offset: number, stepSize: number, sqrtBc2: number, epsilon: number): tf.Tensor {
-  return run(ADAM_PACKED_STEP, { p, s: state }, { offset, stepSize, sqrtBc2, epsilon });
+/** `ema` of many pairs (x_k, y_k) with their own β_k: several per dispatch on webgpu, tfjs ops elsewhere. */
+export function emaMany(pairs: Array<{ x: tf.Tensor; y: tf.Tensor; beta: number }>): tf.Tensor[] {
+  if (!fused(EMA_MANY)) return pairs.map(({ x, y, beta }) => ema(x, y, beta));
+  const perDispatch = Math.floor(storageBuffers() / 3);
+  const out: tf.Tensor[] = [];
+  for (let i = 0; i < pairs.length; i += perDispatch) {
+    const group = pairs.slice(i, i + perDispatch);
+    const inputs: tf.NamedTensorMap = {};
+    group.forEach(({ x, y }, k) => Object.assign(inputs, { [`x${k}`]: x, [`y${k}`]: y }));
+    out.push(...runMulti(EMA_MANY, inputs, { betas: group.map((p) => p.beta) }));
+  }
+  return out;
 }

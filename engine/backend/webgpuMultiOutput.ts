@@ -104,6 +104,7 @@ export function runMultiOutput(backend: unknown, shader: MultiOutputShader, inpu
   if (inputs.length !== shader.inputs.length || outputShapes.length !== shader.outputs.length) {
     throw new Error(`${shader.key}: ${inputs.length} inputs and ${outputShapes.length} outputs given for ${shader.inputs.length} and ${shader.outputs.length}`);
   }
+  const bytes = shader.uniforms.length ? uniformBytes(shader, uniforms) : undefined;
   const outputs = outputShapes.map((shape) => b.makeTensorInfo(shape, 'float32'));
   const tensors = [...outputs, ...inputs];
   for (const t of tensors) {
@@ -111,8 +112,7 @@ export function runMultiOutput(backend: unknown, shader: MultiOutputShader, inpu
     b.commandQueueOwnedIds.add(t.dataId);
   }
   const entries: GPUBindGroupEntry[] = tensors.map((t, i) => ({ binding: i, resource: { buffer: b.tensorMap.get(t.dataId).resource! } }));
-  if (shader.uniforms.length) {
-    const bytes = uniformBytes(shader, uniforms);
+  if (bytes) {
     const buffer = b.bufferManager.acquireBuffer(bytes.byteLength, GPUBufferUsage.COPY_DST | GPUBufferUsage.UNIFORM);
     b.queue.writeBuffer(buffer, 0, bytes);
     b.uniformPendingDisposal.push(buffer);

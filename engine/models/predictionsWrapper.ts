@@ -8,7 +8,7 @@
  * lengths are simply processed at T/4 frames here.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ema } from '../backend/fusedUpdates';
+import { emaMany } from '../backend/fusedUpdates';
 import type { HostTensor } from '../io/safetensors';
 import type { ForwardOutputs, ModelConfig, SeqModelType, SedModel } from './types';
 import { backboneForward, backboneLayout, backboneSpecs, type Taps } from './fmn';
@@ -169,17 +169,17 @@ class Model implements EngineSedModel {
 
   applyBatchNormUpdate(): number {
     const n = this.pending.size;
+    const updates: Array<{ x: tf.Variable; y: tf.Tensor; beta: number }> = [];
     for (const [prefix, { mean, variance }] of this.pending) {
       const counter = `${prefix}.num_batches_tracked`;
       const tracked = (this.store.counters.get(counter) ?? 0) + 1;
-      const momentum = batchNormMomentum(tracked);
-      for (const [key, batch] of [[`${prefix}.running_mean`, mean], [`${prefix}.running_var`, variance]] as const) {
-        const v = this.params.get(key)!;
-        // Inside tidy so the new value's handle is released; the variable keeps its buffer.
-        tf.tidy(() => v.assign(ema(v, batch, 1 - momentum)));
-      }
+      const beta = 1 - batchNormMomentum(tracked);
+      updates.push({ x: this.params.get(`${prefix}.running_mean`)!, y: mean, beta });
+      updates.push({ x: this.params.get(`${prefix}.running_var`)!, y: variance, beta });
       this.store.counters.set(counter, tracked);
     }
+    // Inside tidy so the new values' handles are released; the variables keep their buffers.
+    tf.tidy(() => emaMany(updates).forEach((value, i) => updates[i].x.assign(value)));
     this.disposePending();
     return n;
   }

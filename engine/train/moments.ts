@@ -1,21 +1,22 @@
 /**
- * Where GroupedAdam keeps its moments m and v, and the update that reads them. `VariableMoments`: one
- * tf.Variable each per parameter, updated by `ema` / `adamStep` (tfjs ops, or one dispatch each on webgpu
- * with SED_WEBGPU_UNFUSED_TRAINING=1). `PackedMoments` (webgpu): the parameters, in order, in chunks of
- * `packedAdamSlots()`, each chunk's m and v in one state tensor [m_0 … m_k | v_0 … v_k] that one dispatch
- * updates from the chunk's gradients; a training step of P parameters is then P + ⌈P / slots⌉ dispatches
- * instead of 3P (engine/backend/fusedUpdates.ts says why not fewer). Both give the same host arrays.
+ * Where GroupedAdam keeps its moments m and v, and the step that updates them and the parameters.
+ * `VariableMoments`: one tf.Variable each per parameter, updated by `ema` / `adamStep` (tfjs ops, or one
+ * dispatch each on webgpu with SED_WEBGPU_UNFUSED_TRAINING=1). `PackedMoments` (webgpu): the parameters, in
+ * order, in chunks of `packedAdamSlots()`, each chunk's m and v in one state tensor [m_0 … m_k | v_0 … v_k];
+ * one dispatch per chunk updates the state and steps its parameters, so a training step of P parameters
+ * is ⌈P / slots⌉ dispatches instead of 3P (engine/backend/fusedUpdates.ts). Both give the same host arrays.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { adamMoments, adamPackedStep, adamStep, ema } from '../backend/fusedUpdates';
+import { adamChunk, adamStep, ema, type AdamHyper } from '../backend/fusedUpdates';
 
 export type HostMoments = Map<string, { m: Float32Array; v: Float32Array }>;
 
 export interface Moments {
-  /** Moving averages of g and g² for the parameters in `grads`; the others keep theirs. */
-  update(grads: Map<string, tf.Tensor>, beta1: number, beta2: number): void;
-  /** Adam's step of parameter `name` with its current moments (see `adamStep`). */
-  step(name: string, p: tf.Tensor, stepSize: number, sqrtBc2: number, epsilon: number): tf.Tensor;
+  /**
+   * One Adam step: the moving averages of g and g² for the parameters in `grads` (the others keep theirs),
+   * then the new value of each parameter in `stepSizes` (all have gradients; see `adamStep`), returned.
+   */
+  apply(grads: Map<string, tf.Tensor>, params: Map<string, tf.Tensor>, stepSizes: Map<string, number>, hyper: AdamHyper): Map<string, tf.Tensor>;
   /** m and v of every parameter as host arrays. */
   read(): Promise<HostMoments>;
   /** Replace every parameter's m and v (sizes already checked). */
@@ -37,18 +38,17 @@ export class VariableMoments implements Moments {
     }
   }
 
-  update(grads: Map<string, tf.Tensor>, beta1: number, beta2: number): void {
+  apply(grads: Map<string, tf.Tensor>, params: Map<string, tf.Tensor>, stepSizes: Map<string, number>, hyper: AdamHyper): Map<string, tf.Tensor> {
     for (const [name, m] of this.m) {
       const g = grads.get(name);
       if (!g) continue;
       const v = this.v.get(name)!;
-      m.assign(ema(m, g, beta1));
-      v.assign(ema(v, g, beta2, true));
+      m.assign(ema(m, g, hyper.beta1));
+      v.assign(ema(v, g, hyper.beta2, true));
     }
-  }
-
-  step(name: string, p: tf.Tensor, stepSize: number, sqrtBc2: number, epsilon: number): tf.Tensor {
-    return adamStep(p, this.m.get(name)!, this.v.get(name)!, stepSize, sqrtBc2, epsilon);
+    const out = new Map<string, tf.Tensor>();
+    for (const [name, stepSize] of stepSizes) out.set(name, adamStep(params.get(name)!, this.m.get(name)!, this.v.get(name)!, stepSize, hyper.sqrtBc2, hyper.epsilon));
+    return out;
   }
 
   async read(): Promise<HostMoments> {
@@ -79,32 +79,30 @@ interface Chunk {
 
 export class PackedMoments implements Moments {
   private readonly chunks: Chunk[] = [];
-  private readonly where = new Map<string, { chunk: Chunk; offset: number }>();
 
   constructor(shapes: Map<string, number[]>, slots: number) {
     let chunk: Chunk | undefined;
     for (const [name, shape] of shapes) {
       if (!chunk || chunk.names.length === slots) this.chunks.push((chunk = { names: [], ends: [], state: undefined as unknown as tf.Variable }));
       const offset = chunk.ends.at(-1) ?? 0;
-      this.where.set(name, { chunk, offset });
       chunk.names.push(name);
       chunk.ends.push(offset + tf.util.sizeFromShape(shape));
     }
     for (const c of this.chunks) c.state = zeroVariable([2 * c.ends.at(-1)!]);
   }
 
-  update(grads: Map<string, tf.Tensor>, beta1: number, beta2: number): void {
-    // A fresh state tensor each step, not written in place: tfjs programs bind their inputs read-only,
-    // and a read-back's host copy stays cached under the tensor's dataId.
+  apply(grads: Map<string, tf.Tensor>, params: Map<string, tf.Tensor>, stepSizes: Map<string, number>, hyper: AdamHyper): Map<string, tf.Tensor> {
+    // A fresh state tensor each step, not written in place: a read-back's host copy stays cached under the
+    // tensor's dataId.
+    const out = new Map<string, tf.Tensor>();
     for (const c of this.chunks) {
       const g = c.names.map((name) => grads.get(name));
-      if (g.some(Boolean)) c.state.assign(adamMoments(c.state, g, c.ends, beta1, beta2));
+      if (!g.some(Boolean)) continue;
+      const [state, ...values] = adamChunk(c.state, g, c.names.map((name) => params.get(name)!), c.ends, c.names.map((name) => stepSizes.get(name) ?? 0), hyper);
+      c.state.assign(state);
+      c.names.filter((name) => stepSizes.has(name)).forEach((name, k) => out.set(name, values[k]));
     }
-  }
-
-  step(name: string, p: tf.Tensor, stepSize: number, sqrtBc2: number, epsilon: number): tf.Tensor {
-    const { chunk, offset } = this.where.get(name)!;
-    return adamPackedStep(p, chunk.state, offset, stepSize, sqrtBc2, epsilon);
+    return out;
   }
 
   async read(): Promise<HostMoments> {
@@ -137,6 +135,5 @@ export class PackedMoments implements Moments {
   dispose(): void {
     for (const c of this.chunks) c.state.dispose();
     this.chunks.length = 0;
-    this.where.clear();
   }
 }

@@ -83,15 +83,15 @@ export class GroupedAdam {
     const t = this.step;
     const bc1 = 1 - this.beta1 ** t;
     const sqrtBc2 = Math.sqrt(1 - this.beta2 ** t);
+    // Like PyTorch, a parameter the loss did not reach (no gradient) is left untouched, moments included.
+    const stepSizes = new Map<string, number>();
+    for (const [name, lr0] of this.baseLr) {
+      const stepSize = (lr0 * factor) / bc1;
+      if (grads.get(name) && stepSize !== 0) stepSizes.set(name, stepSize);
+    }
     tf.tidy(() => {
-      // Like PyTorch, a parameter the loss did not reach (no gradient) is left untouched, moments included.
-      this.moments.update(grads, this.beta1, this.beta2);
-      for (const [name, lr0] of this.baseLr) {
-        const stepSize = (lr0 * factor) / bc1;
-        if (!grads.get(name) || stepSize === 0) continue;
-        const p = this.params.get(name)!;
-        p.assign(this.moments.step(name, p, stepSize, sqrtBc2, this.epsilon));
-      }
+      const hyper = { beta1: this.beta1, beta2: this.beta2, sqrtBc2, epsilon: this.epsilon };
+      for (const [name, value] of this.moments.apply(grads, this.params, stepSizes, hyper)) this.params.get(name)!.assign(value);
     });
   }
 

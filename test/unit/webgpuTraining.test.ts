@@ -2,7 +2,8 @@
  * The fused training BatchNorm (its webgpu kernels: engine/backend/webgpuTraining.ts) on the webgpu backend
  * against what the backbone runs on the cpu backend (fmn.ts batchNormTrain, the activation's tfjs ops, the
  * residual add, through autodiff): output, dy/dx, dγ, dβ, d(residual) and the recorded statistics
- * (test/helpers/batchNormCases.ts); the fused squeeze-excitation (x·gate(x)) against seGateOps. Then the dispatch counts. Runs on Mesa's
+ * (test/helpers/batchNormCases.ts); the fused squeeze-excitation (x·gate(x)) against seGateOps; the running
+ * statistics' multi-tensor EMA. Then the dispatch counts. Runs on Mesa's
  * software adapter without a GPU: shapes stay small.
  */
 import { strict as assert } from 'node:assert';
@@ -11,6 +12,7 @@ import '../../engine/train/gradients';
 import { initBackend } from '../../engine/backend/select';
 import { fusedBatchNormAct } from '../../engine/backend/fusedBatchNorm';
 import { fusedSeExcite, seExcite } from '../../engine/backend/webgpuTraining';
+import { emaMany } from '../../engine/backend/fusedUpdates';
 import { seGateOps } from '../../engine/backend/webgpuInference';
 import { CASES, assertSameAsReference, inputs, op, relErr, runCase, type Result } from '../helpers/batchNormCases';
 import { countDispatches } from '../helpers/webgpuDispatches';
@@ -78,6 +80,23 @@ describe('fused training BatchNorm and squeeze-excitation on webgpu (software ad
       });
     });
   }
+
+  it('running statistics: emaMany gives β·x + (1−β)·y for each pair, several pairs per dispatch', async () => {
+    const sizes = [5, 64, 1, 37, 200, 3, 16];
+    const host = sizes.map((n, i) => ({ x: Float32Array.from({ length: n }, (_, j) => Math.sin(i + j)), y: Float32Array.from({ length: n }, (_, j) => Math.cos(3 * i + j) * 10) }));
+    const betas = sizes.map((_, i) => 0.9 - 0.1 * i);
+    const pairs = host.map(({ x, y }, i) => ({ x: tf.tensor1d(x), y: tf.tensor1d(y), beta: betas[i] }));
+    const { result, dispatches } = countDispatches(() => emaMany(pairs));
+    const perDispatch = Math.floor((tf.backend() as unknown as { device: GPUDevice }).device.limits.maxStorageBuffersPerShaderStage / 3);
+    assert.equal(dispatches, Math.ceil(sizes.length / perDispatch));
+    for (const [i, t] of result.entries()) {
+      assert.deepEqual(t.shape, [sizes[i]]);
+      const got = await t.data();
+      const e = relErr(got as Float32Array, host[i].x.map((x, j) => betas[i] * x + (1 - betas[i]) * host[i].y[j]));
+      assert.ok(e < 1e-6, `pair ${i}: ${e}`);
+    }
+    tf.dispose([...result, ...pairs.flatMap((p) => [p.x, p.y])]);
+  });
 
   it('squeeze-excitation dispatches 2 kernels forward and 6 backward', () => {
     const ins = seInputs(SE_CASES[1], 1);
