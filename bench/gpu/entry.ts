@@ -137,7 +137,8 @@ async function inference(models: string[], batch: number, depth: number) {
   return rows;
 }
 
-async function training(models: string[], batch: number) {
+/** Training clips/s of each model at `batch`: the median of `steps` timed steps (forward + backward + Adam). */
+async function training(models: string[], batch: number, steps: number) {
   const rows: Record<string, unknown>[] = [];
   for (const name of models) {
     const b = trainingBench(name, batch);
@@ -145,7 +146,7 @@ async function training(models: string[], batch: number) {
       const loss = b.step();
       await loss.data();
       loss.dispose();
-    }, 5);
+    }, steps);
     const clips = batch / (ms[Math.floor(ms.length / 2)] / 1000);
     const adamMs = await timeIt(() => b.adam(), 5);
     const row = { model: b.name, batch, train_clips_s: clips, adam_ms: adamMs[Math.floor(adamMs.length / 2)], reference_h200: REF_TRAIN[b.name] ?? null, ratio: clips / (REF_TRAIN[b.name] ?? NaN), tensors: tf.memory().numTensors };
@@ -209,7 +210,7 @@ async function main() {
   result.inference = await inference(models, batch, depth);
   if (arg('batch1', '')) result.inference1 = await inference(models, 1, depth);
   const trainModels = arg('train', 'fmn04+tf:64,fmn04+hybrid:104,fmn10+tf:256').split(',').filter(Boolean);
-  result.training = await training(trainModels, batch);
+  result.training = await training(trainModels, batch, Number(arg('steps', '5')));
   const out = path.join(process.env.OUT || '.', arg('result', 'gpu.json'));
   fs.writeFileSync(out, JSON.stringify(result, null, 2));
   console.log(`wrote ${out}`);

@@ -4,15 +4,17 @@
  * of one to three dispatches each way where tfjs' ops and their autodiff took 3–50: RMSNorm, GELU, the rotary
  * embedding, q/k/v heads (slice + transpose + rotary + scale), the gated head merge, softmax + dropout of the
  * attention probabilities, dropout (the mask hashed again in the backward instead of stored), the bias gradient
- * of a linear layer and the KD loss. Same formulas, and the same derivatives at the kinks, as the tfjs ops the
+ * of a linear layer, the KD loss and minGRU's linear scan (one pass each way instead of ⌈log₂T⌉ levels of
+ * slices, pads and products). Same formulas, and the same derivatives at the kinks, as the tfjs ops the
  * callers keep on other backends (`fusedTrainingOps()` false); SED_WEBGPU_UNFUSED_TRAINING=1 leaves them
  * unregistered.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ElementwiseProgram, fused, run, runProgram, webgpuKernelGroup, type Uniform } from './webgpuProgram';
+import { ElementwiseProgram, fused, run, runMulti, runProgram, webgpuKernelGroup, type Uniform } from './webgpuProgram';
 import { DROPOUT_PRELUDE, DROPOUT_UNIFORMS, dropoutSeed } from './dropoutMask';
 import { ChunkSumProgram, ColumnReduceProgram, SUM_CHUNK, columnSumProgram } from './webgpuReducePrograms';
-import { RmsNormProgram, SoftmaxDropoutProgram, erfSnippet, gateMergeBody, geluBody, headsBody, kdLossGradBody, kdLossTerm, rmsGammaTerm, rmsRowBody } from './webgpuTrainingOpsPrograms';
+import { runMultiOutput } from './webgpuMultiOutput';
+import { RmsNormProgram, SoftmaxDropoutProgram, erfSnippet, linearScanShader, gateMergeBody, geluBody, headsBody, kdLossGradBody, kdLossTerm, rmsGammaTerm, rmsRowBody } from './webgpuTrainingOpsPrograms';
 
 const ELEMENTWISE = 'SedTrainElementwise';
 const RMS_UNIFORMS = 'dim : i32, sqrtDim : f32, rows : i32,';
@@ -21,6 +23,7 @@ const HEAD_UNIFORMS = 'dim : i32, headDim : i32, frames : i32, rowLength : i32, 
 const REDUCE = 'SedTrainReduce';
 const RMS_NORM = 'SedTrainRmsNorm';
 const SOFTMAX_DROPOUT = 'SedSoftmaxDropout';
+const LINEAR_SCAN = 'SedLinearScan';
 
 /** The elementwise kernels: inputs (in order), uniforms and body, by `which`. */
 const BODIES = {
@@ -102,6 +105,13 @@ export const registerWebgpuTrainingOps = webgpuKernelGroup('SED_WEBGPU_UNFUSED_T
     const [rows, n] = inputs.s!.shape;
     const uniforms: Uniform[] = [f32(rate), f32(1 / (1 - rate)), { type: 'uint32', data: [seed] }];
     return runProgram(backend, new SoftmaxDropoutProgram(rows, n, grad), grad ? [inputs.s!, inputs.dy!] : [inputs.s!], uniforms);
+  },
+  [LINEAR_SCAN]: ({ inputs, backend, attrs }) => {
+    const { grad } = attrs as unknown as { grad: boolean };
+    const shader = linearScanShader(grad);
+    const a = inputs.a!;
+    const [B, T, D] = a.shape;
+    return runMultiOutput(backend, shader, shader.inputs.map((name) => inputs[name]!), shader.outputs.map(() => a.shape), [B, T, D], B * D);
   },
 }));
 
@@ -218,6 +228,19 @@ export function linearBiasFused(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D):
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return op(x, w, b) as tf.Tensor2D;
+}
+
+/**
+ * h_t = a_t·h_{t−1} + b_t (h_{−1} = 0) along axis 1 of a, b [B, T, D] (scan.ts `linearScan`): one dispatch
+ * forward, one backward writing da and db.
+ */
+export function linearScanFused(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  const op = tf.customGrad(((aIn: tf.Tensor3D, bIn: tf.Tensor3D, save: tf.GradSaveFunc) => {
+    const [h] = runMulti<tf.Tensor3D>(LINEAR_SCAN, { a: aIn, b: bIn }, { grad: false });
+    save([aIn, h]);
+    return { value: h, gradFunc: (dh: tf.Tensor, [as, hs]: tf.Tensor[]) => runMulti(LINEAR_SCAN, { a: as, h: hs, dh }, { grad: true }) };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(a, b) as tf.Tensor3D;
 }
 
 /**

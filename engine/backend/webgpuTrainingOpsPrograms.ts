@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DROPOUT_PRELUDE, DROPOUT_UNIFORMS } from './dropoutMask';
 import { WorkgroupProgram } from './webgpuProgram';
+import type { MultiOutputShader } from './webgpuMultiOutput';
 
 const WORKGROUP = 256;
 /** Threads per row of RmsNormProgram. */
@@ -246,4 +247,42 @@ export class SoftmaxDropoutProgram {
       }
     `;
   }
+}
+
+/**
+ * The linear recurrence h_t = a_t·h_{t−1} + b_t (h_{−1} = 0) over a, b [B, T, D] along T, one thread per
+ * (clip, channel) walking the frames in order (adjacent threads read adjacent channels); `grad`: its
+ * adjoint walking back, g_t = dh_t + a_{t+1}·g_{t+1}, then db_t = g_t and da_t = g_t·h_{t−1}, both written
+ * by the one pass.
+ */
+export function linearScanShader(grad: boolean): MultiOutputShader {
+  const walk = grad
+    ? `
+      var g = 0.0;
+      var aNext = 0.0;
+      for (var t = T - 1; t >= 0; t = t - 1) {
+        let i = base + t * D;
+        g = dh[i] + aNext * g;
+        db[i] = g;
+        da[i] = select(0.0, g * h[i - D], t > 0);
+        aNext = a[i];
+      }`
+    : `
+      var state = 0.0;
+      for (var t = 0; t < T; t = t + 1) {
+        let i = base + t * D;
+        state = a[i] * state + b[i];
+        h[i] = state;
+      }`;
+  return {
+    key: `sedLinearScan_${grad}`,
+    outputs: grad ? ['da', 'db'] : ['h'],
+    inputs: grad ? ['a', 'h', 'dh'] : ['a', 'b'],
+    uniforms: [['clips', 'i32'], ['frames', 'i32'], ['channels', 'i32']],
+    body: `
+      let D = uniforms.channels;
+      let T = uniforms.frames;
+      if (index >= uniforms.clips * D) { return; }
+      let base = (index / D) * T * D + index % D;${walk}`,
+  };
 }

@@ -10,10 +10,14 @@
  * products of a's can only underflow towards 0 (which is their true limit), and no exp of a cumulative
  * sum can overflow — tfjs has no logcumsumexp, and exp(−cumsum(log a)) overflows float32 after a few
  * dozen saturated gates. Every op is elementwise/slice/pad, so it runs and differentiates on all backends.
+ * On webgpu (training ops registered) the recurrence runs sequentially instead, one pass each way
+ * (webgpuTrainingOps.ts `linearScanFused`): the host cost of ~7 dispatches per level is what bounds a step there.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedTrainingOps, linearScanFused } from '../backend/webgpuTrainingOps';
 
 export function linearScan(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  if (fusedTrainingOps()) return linearScanFused(a, b);
   const [B, T, D] = a.shape;
   let A = a;
   let H = b;

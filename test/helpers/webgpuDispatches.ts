@@ -7,12 +7,14 @@ type RunProgram = (...args: unknown[]) => unknown;
  * Run `f` on the active webgpu backend and count the compute dispatches it records: each one, tfjs' programs
  * (through `runWebGPUProgram`) and our multi-output shaders (webgpuMultiOutput.ts) alike, creates one bind
  * group; kernels that only reshape or alias data dispatch none. `programs` names them in order: a tfjs
- * program by its class (which kernel variant ran), a multi-output shader by its key.
+ * program by its class (which kernel variant ran), a multi-output shader by its key. On another backend
+ * (a suite's cpu reference run) nothing is counted.
  */
 export function countDispatches<T>(f: () => T): { result: T; dispatches: number; programs: string[] } {
-  const backend = tf.backend() as unknown as { runWebGPUProgram: RunProgram; device: GPUDevice };
-  const run = backend.runWebGPUProgram;
+  const backend = tf.backend() as unknown as { runWebGPUProgram: RunProgram; device?: GPUDevice };
   const { device } = backend;
+  if (!device) return { result: f(), dispatches: 0, programs: [] };
+  const run = backend.runWebGPUProgram;
   const createBindGroup = device.createBindGroup;
   const programs: string[] = [];
   let program: string | undefined;

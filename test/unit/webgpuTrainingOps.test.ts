@@ -1,6 +1,7 @@
 /**
  * The fused sequence-model and loss training ops (engine/backend/webgpuTrainingOps.ts) on webgpu against the tfjs
- * ops the cpu backend runs (RMSNorm, GELU, rotary embedding, q/k/v heads, gated head merge, KD loss: output and gradients within 1e-4 relative),
+ * ops the cpu backend runs (RMSNorm, GELU, rotary embedding, q/k/v heads, gated head merge, KD loss, minGRU's linear
+ * scan: output and gradients within 1e-4 relative),
  * their dispatch counts, and a whole fmn04+tf:64 training step's gradients against the cpu backend (dropout masks
  * set to ones on both backends, so the two runs compute the same function).
  */
@@ -15,6 +16,7 @@ import { dropout, gelu, linear } from '../../engine/models/layers';
 import { rmsNormWith } from '../../engine/models/rmsNorm';
 import { applyRotary, rotateHalfMatrix, rotaryFreqs, rotaryTables } from '../../engine/models/rotary';
 import { distillationLoss } from '../../engine/train/loss';
+import { linearScan } from '../../engine/models/scan';
 import { countDispatches } from '../helpers/webgpuDispatches';
 import { initTestWebgpu, maxRelErr } from '../helpers/webgpuCases';
 
@@ -105,6 +107,9 @@ const CASES: GradCase[] = [
     op: ([x, w, b]) => linear(x, w, b),
     dispatches: [1, 3],
   },
+  // minGRU's scan: gates a in (0, 1), the last case nearly saturated (a → 1: the state carries over the clip).
+  { name: 'linear scan [3,37,13]', inputs: () => [u([3, 37, 13], 87), r([3, 37, 13], 88)], op: ([a, b]) => linearScan(a as tf.Tensor3D, b as tf.Tensor3D), dispatches: [1, 1] },
+  { name: 'linear scan [2,250,70], a near 1', inputs: () => [tf.sub(1, tf.mul(u([2, 250, 70], 89), 0.01)), tf.mul(u([2, 250, 70], 90), 0.01)], op: ([a, b]) => linearScan(a as tf.Tensor3D, b as tf.Tensor3D), dispatches: [1, 1] },
   { name: 'KD loss, teacher', inputs: () => [r(KD_SHAPE, 41, 4)], constants: targets, op: ([x], [hard, soft]) => distillationLoss(x, hard, soft, 0.9), dispatches: [2, 1] },
   { name: 'KD loss, hard labels only', inputs: () => [r(KD_SHAPE, 44, 4)], constants: targets, op: ([x], [hard]) => distillationLoss(x, hard, null, 0.9), dispatches: [2, 1] },
 ];
