@@ -1,10 +1,11 @@
 /**
  * The synthetic training setup both GPU benchmarks time: a fresh `name` model with 447 classes, random mels
- * [batch, 128, 1000, 1] and 10 %-positive frame targets, GroupedAdam, and the two step shapes measured.
+ * [batch, 128, 1000, 1] and 10 %-positive frame targets, the trainer's loss (`distillationLoss`; without a
+ * teacher it is BCE on the targets), GroupedAdam, and the two step shapes measured.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { createModel, parseModelName, type EngineSedModel } from '../../engine/models/index';
-import { bceWithLogits } from '../../engine/train/loss';
+import { distillationLoss } from '../../engine/train/loss';
 import { baseLearningRates, GroupedAdam } from '../../engine/train/optimizer';
 
 export interface TrainingBench {
@@ -27,7 +28,7 @@ export function trainingBench(name: string, batch: number): TrainingBench {
   const mel = tf.randomNormal([batch, 128, 1000, 1]) as tf.Tensor4D;
   const target = tf.cast(tf.greater(tf.randomUniform([batch, 250, config.numClasses]), 0.9), 'float32');
   const vars = model.trainable.map((n) => model.params.get(n)!);
-  const lossAndGrads = () => tf.variableGrads(() => bceWithLogits(model.forward(mel, { training: true }).strongLogits, target), vars);
+  const lossAndGrads = () => tf.variableGrads(() => distillationLoss(model.forward(mel, { training: true }).strongLogits, target, null, 0), vars);
   // variableGrads keys gradients by variable name (and leaves out unreached ones); the optimizer by parameter name.
   const named = (grads: tf.NamedTensorMap): Map<string, tf.Tensor> => {
     const out = new Map<string, tf.Tensor>();

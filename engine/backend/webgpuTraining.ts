@@ -6,18 +6,19 @@
  * as 3 dispatches forward (split moments; mean and unbiased variance; normalise + act) and 3 backward
  * (split Σg and Σg·x̂; dx; dβ and dγ) with the kernels registered here, the statistics' finishing pass
  * writing both of its tensors (webgpuMultiOutput.ts). The squeeze-excitation x·gate(x) is likewise
- * one op (`seExcite`), 2 dispatches forward and 6 backward; other backends keep its tfjs ops.
+ * one op (`seExcite`), 2 dispatches forward and 3 backward; other backends keep its tfjs ops.
  * SED_WEBGPU_UNFUSED_TRAINING=1 leaves them unregistered (tfjs ops; for A/B benchmarks on one GPU).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ElementwiseProgram, fused, run, runProgram, webgpuKernelGroup, type Uniform } from './webgpuProgram';
+import { ElementwiseProgram, fused, run, runMulti, runProgram, webgpuKernelGroup, type Uniform } from './webgpuProgram';
 import { seGate } from './webgpuInference';
 import { BN_APPLY as APPLY, BN_FINISH as FINISH, BN_SPLIT as SPLIT, type FinishMode, type NormAttrs, type SplitMode } from './fusedBatchNorm';
 import { runMultiOutput } from './webgpuMultiOutput';
-import { ChannelSplitProgram, NORM_UNIFORMS, SeBackwardProgram, applyBody, applyPrelude, seBackwardFits, seGradBody, splitFinishShader } from './webgpuTrainingPrograms';
+import { ChannelSplitProgram, NORM_UNIFORMS, SeBackwardProgram, applyBody, applyPrelude, seBackwardFits, seDxBody, seParamGradShader, splitFinishShader } from './webgpuTrainingPrograms';
 
 const SE_BACKWARD = 'SedSeBackward';
-const SE_GRAD = 'SedSeGrad';
+const SE_DX = 'SedSeDx';
+const SE_PARAM_GRADS = 'SedSeParamGrads';
 
 /** Rows per chunk the split reductions aim at, and the most chunks (the finishing passes loop over them). */
 const TARGET_ROWS = 1024;
@@ -65,23 +66,25 @@ export const registerWebgpuTrainingKernels = webgpuKernelGroup('SED_WEBGPU_UNFUS
     const program = new SeBackwardProgram(x!.shape[0], x!.shape[3], w1!.shape[1]);
     return runProgram(backend, program, [x!, dy!, w1!, b1!, w2!, b2!], []);
   },
-  [SE_GRAD]: ({ inputs, backend, attrs }) => {
+  [SE_DX]: ({ inputs, backend, attrs }) => {
     const { pack, dy } = inputs;
-    const { which, channels: C, squeeze: S } = attrs as unknown as { which: 'dx' | 'w1' | 'b1' | 'w2' | 'b2'; channels: number; squeeze: number };
-    const shape = { dx: dy?.shape ?? [], w1: [C, S], b1: [S], w2: [S, C], b2: [C] }[which];
-    const names = which === 'dx' ? ['pack', 'dy'] : ['pack'];
-    const program = new ElementwiseProgram(shape, names, 'batch : i32,', `sedSeGrad_${which}_${C}_${S}`, seGradBody(which, C, S), util);
-    return runProgram(backend, program, which === 'dx' ? [pack!, dy!] : [pack!], [i32(pack!.shape[0])]);
+    const { channels: C, squeeze: S } = attrs as unknown as { channels: number; squeeze: number };
+    const program = new ElementwiseProgram(dy!.shape, ['pack', 'dy'], '', `sedSeDx_${C}_${S}`, seDxBody(C, S), util);
+    return runProgram(backend, program, [pack!, dy!], []);
+  },
+  [SE_PARAM_GRADS]: ({ inputs, backend, attrs }) => {
+    const { channels: C, squeeze: S } = attrs as unknown as { channels: number; squeeze: number };
+    return runMultiOutput(backend, seParamGradShader(C, S), [inputs.pack!], [[C, S], [S], [S, C], [C]], [inputs.pack!.shape[0]], C * S);
   },
 }));
 
 /** Whether `seExcite` runs fused for these sizes (webgpu); elsewhere the caller keeps its tfjs ops. */
-export const fusedSeExcite = (channels: number, squeeze: number): boolean => fused(SE_GRAD) && seBackwardFits(channels, squeeze);
+export const fusedSeExcite = (channels: number, squeeze: number): boolean => fused(SE_DX) && seBackwardFits(channels, squeeze);
 
 /**
  * x · SE gate(x) over x [B, H, W, C] (w1 [C,S], w2 [S,C]) as one differentiable op: 2 dispatches forward
- * (the inference gate kernel, the product) and 6 backward (a workgroup per clip recomputes the gate and
- * back-propagates through it; then dx and the four parameter gradients), instead of ~28 as tfjs ops.
+ * (the inference gate kernel, the product) and 3 backward (a workgroup per clip recomputes the gate and
+ * back-propagates through it; then dx; then the four parameter gradients in one pass), instead of ~28 as tfjs ops.
  */
 export function seExcite(x: tf.Tensor4D, w1: tf.Tensor2D, b1: tf.Tensor1D, w2: tf.Tensor2D, b2: tf.Tensor1D): tf.Tensor4D {
   const [B, , , C] = x.shape;
@@ -93,7 +96,7 @@ export function seExcite(x: tf.Tensor4D, w1: tf.Tensor2D, b1: tf.Tensor1D, w2: t
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ...ws] = saved;
         const pack = run(SE_BACKWARD, { x: xs, dy, w1: ws[0], b1: ws[1], w2: ws[2], b2: ws[3] });
-        return [run(SE_GRAD, { pack, dy }, { which: 'dx', ...attrs }), ...(['w1', 'b1', 'w2', 'b2'] as const).map((which) => run(SE_GRAD, { pack }, { which, ...attrs }))];
+        return [run(SE_DX, { pack, dy }, attrs), ...runMulti(SE_PARAM_GRADS, { pack }, attrs)];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);

@@ -281,29 +281,40 @@ export class SeBackwardProgram {
 export const seBackwardFits = (channels: number, squeeze: number): boolean =>
   (2 * channels * Math.max(1, Math.floor(WORKGROUP / channels)) + 2 * squeeze) * 4 <= 16384;
 
-/**
- * Gradients from the packed rows [B, 4C + 2S] (`pack`), one thread per output element:
- * dx [B,H,W,C] = dy·g + ds/(H·W); dW1 [C,S] = Σ_b s⊗dh; db1 = Σ_b dh; dW2 [S,C] = Σ_b h⊗da2; db2 = Σ_b da2.
- */
-export function seGradBody(which: 'dx' | 'w1' | 'b1' | 'w2' | 'b2', C: number, S: number): string {
-  const P = 4 * C + 2 * S;
-  const col = { s: 0, g: C, da2: 2 * C, ds: 3 * C, h: 4 * C, dh: 4 * C + S };
-  const sumB = (expr: string): string => `
-      var value = 0.0;
-      for (var b = 0; b < uniforms.batch; b = b + 1) { value = value + ${expr}; }`;
-  switch (which) {
-    case 'dx':
-      return `
+/** Column offsets of the packed rows [B, 4C + 2S] (SeBackwardProgram): s, g, da2, ds, h, dh. */
+const seColumns = (C: number, S: number) => ({ P: 4 * C + 2 * S, s: 0, g: C, da2: 2 * C, ds: 3 * C, h: 4 * C, dh: 4 * C + S });
+
+/** dx [B,H,W,C] = dy·g + ds/(H·W) from the packed rows (`pack`), one thread per element. */
+export function seDxBody(C: number, S: number): string {
+  const col = seColumns(C, S);
+  return `
       let c = index % ${C};
       let b = index / (uniforms.dyShape[1] * uniforms.dyShape[2] * ${C});
-      let value = dy[index] * pack[b * ${P} + ${col.g} + c] + pack[b * ${P} + ${col.ds} + c] / f32(uniforms.dyShape[1] * uniforms.dyShape[2]);`;
-    case 'w1':
-      return sumB(`pack[b * ${P} + ${col.s} + index / ${S}] * pack[b * ${P} + ${col.dh} + index % ${S}]`);
-    case 'b1':
-      return sumB(`pack[b * ${P} + ${col.dh} + index]`);
-    case 'w2':
-      return sumB(`pack[b * ${P} + ${col.h} + index / ${C}] * pack[b * ${P} + ${col.da2} + index % ${C}]`);
-    case 'b2':
-      return sumB(`pack[b * ${P} + ${col.da2} + index]`);
-  }
+      let value = dy[index] * pack[b * ${col.P} + ${col.g} + c] + pack[b * ${col.P} + ${col.ds} + c] / f32(uniforms.dyShape[1] * uniforms.dyShape[2]);`;
+}
+
+/**
+ * The four parameter gradients from the packed rows in one pass, thread i writing dW1[i] = Σ_b s⊗dh and
+ * dW2[i] = Σ_b h⊗da2 (both C·S elements), and db1[i] = Σ_b dh (i < S), db2[i] = Σ_b da2 (i < C).
+ */
+export function seParamGradShader(C: number, S: number): MultiOutputShader {
+  const col = seColumns(C, S);
+  const sum = (out: string, expr: string): string => `
+      var ${out}Sum = 0.0;
+      for (var b = 0; b < uniforms.batch; b = b + 1) { let row = b * ${col.P}; ${out}Sum = ${out}Sum + ${expr}; }
+      ${out}[index] = ${out}Sum;`;
+  return {
+    key: `sedSeParamGrads_${C}_${S}`,
+    outputs: ['w1', 'b1', 'w2', 'b2'],
+    inputs: ['pack'],
+    uniforms: [['batch', 'i32']],
+    body: `
+      if (index >= ${C * S}) { return; }
+      ${sum('w1', `pack[row + ${col.s} + index / ${S}] * pack[row + ${col.dh} + index % ${S}]`)}
+      ${sum('w2', `pack[row + ${col.h} + index / ${C}] * pack[row + ${col.da2} + index % ${C}]`)}
+      if (index < ${S}) {${sum('b1', `pack[row + ${col.dh} + index]`)}
+      }
+      if (index < ${C}) {${sum('b2', `pack[row + ${col.da2} + index]`)}
+      }`,
+  };
 }

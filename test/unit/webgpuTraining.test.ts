@@ -98,13 +98,13 @@ describe('fused training BatchNorm and squeeze-excitation on webgpu (software ad
     tf.dispose([...result, ...pairs.flatMap((p) => [p.x, p.y])]);
   });
 
-  it('squeeze-excitation dispatches 2 kernels forward and 6 backward', () => {
+  it('squeeze-excitation dispatches 2 kernels forward and 3 backward', () => {
     const ins = seInputs(SE_CASES[1], 1);
     const fwd = countDispatches(() => se(ins[0], ins[1], ins[2], ins[3], ins[4]));
     assert.equal(fwd.dispatches, 2);
     const both = countDispatches(() => tf.grads((x, w1, b1, w2, b2) => tf.sum(tf.mul(se(x, w1, b1, w2, b2), ins[5])))(ins.slice(0, 5)));
     const loss = countDispatches(() => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(t, ins[5])))(ins[0]));
-    assert.equal(both.dispatches - loss.dispatches, 8);
+    assert.equal(both.dispatches - loss.dispatches, 5);
     tf.dispose([...ins, fwd.result, ...both.result, loss.result]);
   });
 
