@@ -93,9 +93,16 @@ export abstract class WorkgroupProgram {
  */
 export class ElementwiseProgram extends FlatProgram {
   size = true;
+  outputComponent?: number;
+  variableComponents?: number[];
 
-  constructor(shape: number[], readonly variableNames: string[], readonly uniforms: string, readonly shaderKey: string, private readonly body: string, util: WebgpuUtil, private readonly prelude = '') {
-    super(shape, shape, util);
+  /** `components` 4: every input and the output are read and written as vec4 (`index` then counts vec4s). */
+  constructor(shape: number[], readonly variableNames: string[], readonly uniforms: string, readonly shaderKey: string, private readonly body: string, util: WebgpuUtil, private readonly prelude = '', components: 1 | 4 = 1) {
+    super(shape, components === 1 ? shape : [shape.reduce((n, d) => n * d, 1) / components], util);
+    if (components !== 1) {
+      this.outputComponent = components;
+      this.variableComponents = variableNames.map(() => components);
+    }
   }
 
   getUserCode(): string {

@@ -14,7 +14,7 @@ import { ElementwiseProgram, fused, run, runMulti, runProgram, webgpuKernelGroup
 import { seGate } from './webgpuInference';
 import { BN_APPLY as APPLY, BN_FINISH as FINISH, BN_SPLIT as SPLIT, type FinishMode, type NormAttrs, type SplitMode } from './fusedBatchNorm';
 import { runMultiOutput } from './webgpuMultiOutput';
-import { ChannelSplitProgram, NORM_UNIFORMS, SeBackwardProgram, applyBody, applyPrelude, seBackwardFits, seDxBody, seParamGradShader, splitFinishShader } from './webgpuTrainingPrograms';
+import { ChannelSplitProgram, NORM_UNIFORMS, SeBackwardProgram, applyBody, applyBody4, applyPrelude, seBackwardFits, seDxBody, seParamGradShader, splitFinishShader } from './webgpuTrainingPrograms';
 
 const SE_BACKWARD = 'SedSeBackward';
 const SE_DX = 'SedSeDx';
@@ -57,7 +57,9 @@ export const registerWebgpuTrainingKernels = webgpuKernelGroup('SED_WEBGPU_UNFUS
     const { act, eps } = attrs as unknown as NormAttrs;
     const rows = y!.shape[0] * y!.shape[1] * y!.shape[2];
     const names = ['y', 'bnMean', 'bnVar', 'gamma', 'beta', ...(res ? ['res'] : [])];
-    const program = new ElementwiseProgram(y!.shape, names, NORM_UNIFORMS, `sedBnApply_${act}_${!!res}`, applyBody(!!res), util, applyPrelude(act));
+    const program = y!.shape[3] % 4 === 0
+      ? new ElementwiseProgram(y!.shape, names, NORM_UNIFORMS, `sedBnApply4_${act}_${!!res}`, applyBody4(act, !!res), util, '', 4)
+      : new ElementwiseProgram(y!.shape, names, NORM_UNIFORMS, `sedBnApply_${act}_${!!res}`, applyBody(!!res), util, applyPrelude(act));
     const ins = [y!, bnMean!, bnVar!, gamma!, beta!, ...(res ? [res] : [])];
     return runProgram(backend, program, ins, [f32(Math.max(rows - 1, 1) / rows), f32(eps)]);
   },

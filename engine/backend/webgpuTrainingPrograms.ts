@@ -181,6 +181,18 @@ export function applyBody(residual: boolean): string {
       let value = act(xHat(index, c) * gamma[c] + beta[c])${residual ? ' + res[index]' : ''};`;
 }
 
+/**
+ * `applyBody` over vec4s of 4 adjacent channels (C divisible by 4; the statistics and γ, β read as vec4s
+ * too): the apply is bound by memory bandwidth, which vec4 loads and stores use better.
+ */
+export function applyBody4(act: TrainAct, residual: boolean): string {
+  const fwd = { linear: 'z', relu: 'max(z, vec4<f32>(0.0))', hardswish: 'z * clamp(z + 3.0, vec4<f32>(0.0), vec4<f32>(6.0)) / 6.0' }[act];
+  return `
+      let c = index % (uniforms.yShape[3] / 4);
+      let z = (y[index] - bnMean[c]) * inverseSqrt(bnVar[c] * uniforms.varScale + uniforms.eps) * gamma[c] + beta[c];
+      let value = ${fwd}${residual ? ' + res[index]' : ''};`;
+}
+
 export const applyPrelude = (act: TrainAct): string => actSnippet(act) + NORMALISE;
 
 /**

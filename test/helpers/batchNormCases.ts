@@ -26,6 +26,10 @@ export const CASES: Case[] = [
   { shape: [3, 17, 29, 5], act: 'hardswish', residual: false, offset: 0 }, // 1479 rows: 2 chunks
   { shape: [2, 33, 40, 37], act: 'linear', residual: true, offset: 0 }, // 2640 rows: 3 chunks, 2 groups of 32 lanes
   { shape: [4, 19, 23, 11], act: 'hardswish', residual: true, offset: 50 }, // |mean| ≫ std, 2 groups of 8 lanes
+  // Channels divisible by 4: webgpu's apply reads and writes vec4s.
+  { shape: [2, 5, 7, 8], act: 'relu', residual: false, offset: 0.5 },
+  { shape: [2, 9, 11, 24], act: 'hardswish', residual: true, offset: 0 },
+  { shape: [3, 4, 9, 16], act: 'linear', residual: false, offset: 50 },
 ];
 
 export interface Result {
