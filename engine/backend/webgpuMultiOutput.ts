@@ -53,6 +53,19 @@ interface WebgpuBackendInternals {
 }
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+const checked = new WeakSet<object>();
+
+/** Fail with a clear message, once per backend, where tfjs-backend-webgpu's internals are not those of 4.22. */
+function checkInternals(b: WebgpuBackendInternals): void {
+  if (checked.has(b)) return;
+  const methods = ['makeTensorInfo', 'uploadToGPU', 'ensureCommandEncoderReady', 'endComputePassEncoder', 'submitQueue', 'getQueryTime'] as const;
+  const missing = [
+    ...methods.filter((m) => typeof b[m] !== 'function'),
+    ...(['device', 'queue', 'tensorMap', 'bufferManager', 'uniformPendingDisposal', 'commandQueueOwnedIds'] as const).filter((f) => !b[f]),
+  ];
+  if (missing.length) throw new Error(`multi-output webgpu kernels need @tensorflow/tfjs-backend-webgpu 4.22's backend internals; this one lacks ${missing.join(', ')}`);
+  checked.add(b);
+}
 
 function shaderCode(s: MultiOutputShader): string {
   const buffers = [
@@ -101,6 +114,7 @@ function uniformBytes(s: MultiOutputShader, values: number[]): ArrayBuffer {
  */
 export function runMultiOutput(backend: unknown, shader: MultiOutputShader, inputs: tf.TensorInfo[], outputShapes: number[][], uniforms: number[], threads: number): tf.TensorInfo[] {
   const b = backend as WebgpuBackendInternals;
+  checkInternals(b);
   if (inputs.length !== shader.inputs.length || outputShapes.length !== shader.outputs.length) {
     throw new Error(`${shader.key}: ${inputs.length} inputs and ${outputShapes.length} outputs given for ${shader.inputs.length} and ${shader.outputs.length}`);
   }
