@@ -118,6 +118,7 @@ export function runMultiOutput(backend: unknown, shader: MultiOutputShader, inpu
   if (inputs.length !== shader.inputs.length || outputShapes.length !== shader.outputs.length) {
     throw new Error(`${shader.key}: ${inputs.length} inputs and ${outputShapes.length} outputs given for ${shader.inputs.length} and ${shader.outputs.length}`);
   }
+  if (outputShapes.some((shape) => tf.util.sizeFromShape(shape) === 0)) throw new Error(`${shader.key}: an output has no elements (${JSON.stringify(outputShapes)})`);
   const bytes = shader.uniforms.length ? uniformBytes(shader, uniforms) : undefined;
   const outputs = outputShapes.map((shape) => b.makeTensorInfo(shape, 'float32'));
   const tensors = [...outputs, ...inputs];
@@ -135,9 +136,9 @@ export function runMultiOutput(backend: unknown, shader: MultiOutputShader, inpu
   const p = pipeline(b.device, shader);
   const bindGroup = b.device.createBindGroup({ label: shader.key, layout: p.getBindGroupLayout(0), entries });
   b.ensureCommandEncoderReady();
-  const timed = b.activeTimers != null && b.supportTimestampQuery;
-  if (timed) {
-    // As tfjs times its programs (tf.profile): a pass of its own with timestamps at both ends.
+  // As tfjs times its programs under tf.profile: a pass of their own, with timestamps where the device has them.
+  const timed = b.activeTimers != null;
+  if (timed && b.supportTimestampQuery) {
     b.endComputePassEncoder();
     b.querySet ??= b.device.createQuerySet({ type: 'timestamp', count: b.querySetCount });
     b.computePassEncoder = b.commandEncoder.beginComputePass({ timestampWrites: { querySet: b.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });

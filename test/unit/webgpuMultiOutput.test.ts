@@ -1,7 +1,8 @@
 /**
  * Multi-output shaders in tfjs-webgpu's command stream (engine/backend/webgpuMultiOutput.ts): both outputs
  * right, with uniforms; a dispatch wider than one grid dimension (2-D); inputs disposed before the queue is
- * submitted still read correctly (the backend defers releasing their buffers); no tensors leak. Runs on
+ * submitted still read correctly (the backend defers releasing their buffers); no tensors leak; as a kernel
+ * under tf.profile. Runs on
  * Mesa's software adapter without a GPU.
  */
 import { strict as assert } from 'node:assert';
@@ -58,10 +59,31 @@ describe('multi-output webgpu shaders (software adapter on CI)', function () {
     });
   }
 
-  it('names the shader when the inputs or outputs do not match its declaration', () => {
+  it('under tf.profile (a pass of its own, timed where the device has timestamps): same outputs, the kernel listed', async () => {
+    const kernelName = 'SedTestScaleAndShift';
+    tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc: ({ inputs, backend }) => runMultiOutput(backend, SHADER, [inputs.x!, inputs.y!], [inputs.x!.shape, inputs.x!.shape], [inputs.x!.size, 2], inputs.x!.size) });
+    try {
+      const x = tf.tensor1d([1, 2, 3]);
+      const y = tf.tensor1d([10, 20, 30]);
+      let outs: tf.Tensor[] = [];
+      const info = await tf.profile(() => {
+        outs = tf.engine().runKernel(kernelName, { x, y }, {}) as tf.Tensor[];
+        return outs;
+      });
+      assert.deepEqual(info.kernels.map((k) => k.name), [kernelName]);
+      assert.deepEqual([...(await outs[0].data())], [2, 4, 6]);
+      assert.deepEqual([...(await outs[1].data())], [11, 22, 33]);
+      tf.dispose([x, y, ...outs]);
+    } finally {
+      tf.unregisterKernel(kernelName, 'webgpu');
+    }
+  });
+
+  it('names the shader when the inputs or outputs do not match its declaration, or an output is empty', () => {
     const x = tf.tensor1d([1, 2]);
     assert.throws(() => runMultiOutput(tf.backend(), SHADER, [x], [[2], [2]], [2, 1], 2), /testScaleAndShift: 1 inputs and 2 outputs given for 2 and 2/);
     assert.throws(() => runMultiOutput(tf.backend(), SHADER, [x, x], [[2], [2]], [2], 2), /testScaleAndShift: 1 uniform values for 2 uniforms/);
+    assert.throws(() => runMultiOutput(tf.backend(), SHADER, [x, x], [[2], [0]], [2, 1], 2), /testScaleAndShift: an output has no elements/);
     x.dispose();
   });
 });
