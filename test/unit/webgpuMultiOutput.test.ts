@@ -61,7 +61,7 @@ describe('multi-output webgpu shaders (software adapter on CI)', function () {
 
   it('under tf.profile (a pass of its own, timed where the device has timestamps): same outputs, the kernel listed', async () => {
     const kernelName = 'SedTestScaleAndShift';
-    tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc: ({ inputs, backend }) => runMultiOutput(backend, SHADER, [inputs.x!, inputs.y!], [inputs.x!.shape, inputs.x!.shape], [inputs.x!.size, 2], inputs.x!.size) });
+    tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc: ({ inputs, backend }) => runMultiOutput(backend, SHADER, [inputs.x!, inputs.y!], [inputs.x!.shape, inputs.x!.shape], [tf.util.sizeFromShape(inputs.x!.shape), 2], tf.util.sizeFromShape(inputs.x!.shape)) });
     try {
       const x = tf.tensor1d([1, 2, 3]);
       const y = tf.tensor1d([10, 20, 30]);
