@@ -98,9 +98,11 @@ export class PackedMoments implements Moments {
     for (const c of this.chunks) {
       const g = c.names.map((name) => grads.get(name));
       if (!g.some(Boolean)) continue;
-      const [state, ...values] = adamChunk(c.state, g, c.names.map((name) => params.get(name)!), c.ends, c.names.map((name) => stepSizes.get(name) ?? 0), hyper);
+      const steps = c.names.map((name) => stepSizes.get(name) ?? 0);
+      const [state, ...values] = adamChunk(c.state, g, c.names.map((name) => params.get(name)!), c.ends, steps, hyper);
       c.state.assign(state);
-      c.names.filter((name) => stepSizes.has(name)).forEach((name, k) => out.set(name, values[k]));
+      // adamChunk returns the slots that step (a gradient and a step size ≠ 0), in slot order.
+      c.names.filter((_, k) => g[k] && steps[k] !== 0).forEach((name, k) => out.set(name, values[k]));
     }
     return out;
   }
