@@ -15,19 +15,22 @@ const WORKGROUP = 256;
 /** Channel lanes: 32 (128-byte rows) once there are enough channels to fill them. */
 export const channelLanes = (channels: number): number => (channels >= 32 ? 32 : 8);
 
+/** act(z) as a WGSL expression in `z` of type `type` (f32, or vec4<f32> for 4 channels at once). */
+const actForward = (act: TrainAct, type: string): string =>
+  ({ linear: 'z', relu: `max(z, ${type}(0.0))`, hardswish: `(z * clamp(z + 3.0, ${type}(0.0), ${type}(6.0))) / 6.0` })[act];
+
 /**
  * `act(z)` and `actGrad(z, d)` = d·act′(z) with the tfjs ops' derivatives: relu′ = step(z) (0 at 0);
  * hardswish z·relu6(z+3)/6 through autodiff of those ops, the Relu6 mask being 1 on 0 < z+3 ≤ 6.
  */
 function actSnippet(act: TrainAct): string {
-  const fwd = { linear: 'z', relu: 'max(z, 0.0)', hardswish: '(z * clamp(z + 3.0, 0.0, 6.0)) / 6.0' }[act];
   const grad = {
     linear: 'd',
     relu: 'select(0.0, d, z > 0.0)',
     hardswish: 'd / 6.0 * clamp(z + 3.0, 0.0, 6.0) + d / 6.0 * select(0.0, z, z + 3.0 > 0.0 && z + 3.0 <= 6.0)',
   }[act];
   return `
-    fn act(z : f32) -> f32 { return ${fwd}; }
+    fn act(z : f32) -> f32 { return ${actForward(act, 'f32')}; }
     fn actGrad(z : f32, d : f32) -> f32 { return ${grad}; }`;
 }
 
@@ -186,11 +189,10 @@ export function applyBody(residual: boolean): string {
  * too): the apply is bound by memory bandwidth, which vec4 loads and stores use better.
  */
 export function applyBody4(act: TrainAct, residual: boolean): string {
-  const fwd = { linear: 'z', relu: 'max(z, vec4<f32>(0.0))', hardswish: 'z * clamp(z + 3.0, vec4<f32>(0.0), vec4<f32>(6.0)) / 6.0' }[act];
   return `
       let c = index % (uniforms.yShape[3] / 4);
       let z = (y[index] - bnMean[c]) * inverseSqrt(bnVar[c] * uniforms.varScale + uniforms.eps) * gamma[c] + beta[c];
-      let value = ${fwd}${residual ? ' + res[index]' : ''};`;
+      let value = ${actForward(act, 'vec4<f32>')}${residual ? ' + res[index]' : ''};`;
 }
 
 export const applyPrelude = (act: TrainAct): string => actSnippet(act) + NORMALISE;
