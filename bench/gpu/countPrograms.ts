@@ -1,7 +1,7 @@
 /**
  * GPU programs of one training step (what bounds a webgpu training step: ~0.1 ms of host time per program),
- * grouped by tfjs kernel and program class: forward, backward, and the update (BatchNorm running statistics + Adam). The count does not depend on
- * the adapter or the batch, so Mesa's software adapter gives the exact figure.
+ * grouped by tfjs kernel and program class: forward, backward, and the update (BatchNorm running statistics +
+ * Adam). The count does not depend on the adapter or the batch, so Mesa's software adapter gives the exact figure.
  * Usage: SED_WEBGPU_BACKEND=opengles EGL_PLATFORM=surfaceless npx tsx bench/gpu/countPrograms.ts [fmn04+tf:64] [--batch 2] [--classes 11]
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -12,6 +12,7 @@ import { distillationLoss } from '../../engine/train/loss';
 import { trainableNames } from '../../engine/train/init';
 import { baseLearningRates, GroupedAdam } from '../../engine/train/optimizer';
 import { arg } from '../common';
+import { watchDispatches } from '../../test/helpers/webgpuDispatches';
 
 type Phase = 'forward' | 'backward' | 'update';
 const PHASES: Phase[] = ['forward', 'backward', 'update'];
@@ -19,10 +20,7 @@ const counts = new Map<string, Record<Phase, number>>();
 let phase: Phase = 'forward';
 const kernels: string[] = [];
 
-/**
- * Wrap every webgpu kernel (to know which one dispatches) and count bind groups: each dispatch, a tfjs
- * program's (named by its class) or a multi-output shader's (named by its key, webgpuMultiOutput.ts), makes one.
- */
+/** Wrap every webgpu kernel (to know which one dispatches) and count its dispatches (test/helpers/webgpuDispatches.ts). */
 function instrument(): void {
   for (const k of tf.getKernelsForBackend('webgpu')) {
     const f = k.kernelFunc;
@@ -35,25 +33,12 @@ function instrument(): void {
       }
     };
   }
-  const backend = tf.backend() as unknown as { runWebGPUProgram: (p: object, ...rest: unknown[]) => unknown; device: GPUDevice };
-  const runProgram = backend.runWebGPUProgram;
-  let program: string | undefined;
-  backend.runWebGPUProgram = function (this: unknown, p: object, ...rest: unknown[]) {
-    program = p.constructor.name;
-    try {
-      return runProgram.call(this, p, ...rest);
-    } finally {
-      program = undefined;
-    }
-  };
-  const createBindGroup = backend.device.createBindGroup;
-  backend.device.createBindGroup = function (this: GPUDevice, desc: GPUBindGroupDescriptor) {
-    const key = `${kernels[kernels.length - 1] ?? '?'} | ${program ?? desc.label ?? '?'}`;
+  watchDispatches((program) => {
+    const key = `${kernels[kernels.length - 1] ?? '?'} | ${program}`;
     const row = counts.get(key) ?? { forward: 0, backward: 0, update: 0 };
     row[phase]++;
     counts.set(key, row);
-    return createBindGroup.call(this, desc);
-  };
+  });
 }
 
 async function main(): Promise<void> {

@@ -4,19 +4,18 @@ import * as tf from '@tensorflow/tfjs-core';
 type RunProgram = (...args: unknown[]) => unknown;
 
 /**
- * Run `f` on the active webgpu backend and count the compute dispatches it records: each one, tfjs' programs
- * (through `runWebGPUProgram`) and our multi-output shaders (webgpuMultiOutput.ts) alike, creates one bind
- * group; kernels that only reshape or alias data dispatch none. `programs` names them in order: a tfjs
- * program by its class (which kernel variant ran), a multi-output shader by its key. On another backend
- * (a suite's cpu reference run) nothing is counted.
+ * Call `onDispatch` for every compute dispatch the active webgpu backend records until the returned function
+ * is called: each one, tfjs' programs (through `runWebGPUProgram`) and our multi-output shaders
+ * (webgpuMultiOutput.ts) alike, creates one bind group; kernels that only reshape or alias data dispatch none.
+ * `name` is a tfjs program's class (which kernel variant ran) or a multi-output shader's key. On another
+ * backend (a suite's cpu reference run) nothing is watched.
  */
-export function countDispatches<T>(f: () => T): { result: T; dispatches: number; programs: string[] } {
+export function watchDispatches(onDispatch: (name: string) => void): () => void {
   const backend = tf.backend() as unknown as { runWebGPUProgram: RunProgram; device?: GPUDevice };
   const { device } = backend;
-  if (!device) return { result: f(), dispatches: 0, programs: [] };
+  if (!device) return () => {};
   const run = backend.runWebGPUProgram;
   const createBindGroup = device.createBindGroup;
-  const programs: string[] = [];
   let program: string | undefined;
   backend.runWebGPUProgram = function (this: unknown, ...args: unknown[]) {
     program = (args[0] as object).constructor.name;
@@ -27,14 +26,23 @@ export function countDispatches<T>(f: () => T): { result: T; dispatches: number;
     }
   };
   device.createBindGroup = function (this: GPUDevice, desc: GPUBindGroupDescriptor) {
-    programs.push(program ?? desc.label ?? '?');
+    onDispatch(program ?? desc.label ?? '?');
     return createBindGroup.call(this, desc);
   };
+  return () => {
+    backend.runWebGPUProgram = run;
+    device.createBindGroup = createBindGroup;
+  };
+}
+
+/** Run `f` and count the dispatches it records (`watchDispatches`); `programs` names them in order. */
+export function countDispatches<T>(f: () => T): { result: T; dispatches: number; programs: string[] } {
+  const programs: string[] = [];
+  const stop = watchDispatches((name) => programs.push(name));
   try {
     const result = f();
     return { result, dispatches: programs.length, programs };
   } finally {
-    backend.runWebGPUProgram = run;
-    device.createBindGroup = createBindGroup;
+    stop();
   }
 }
